@@ -1,0 +1,266 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from stdnum.be import ogm_vcs
+
+
+class ContractingAuthority(models.Model):
+    """IBZ, or another authority with a framework agreement with TCD."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    short_name = models.CharField(_("short name"), max_length=30)
+
+    class Meta:
+        verbose_name = _("contracting authority")
+        verbose_name_plural = _("contracting authorities")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.short_name or self.name
+
+
+class FrameworkAgreement(models.Model):
+    """A contracting authority's agreement with TCD: the yearly price per access."""
+
+    contracting_authority = models.ForeignKey(
+        ContractingAuthority, on_delete=models.PROTECT, related_name="agreements"
+    )
+    reference = models.CharField(_("reference"), max_length=100, unique=True)
+    yearly_price = models.DecimalField(
+        _("yearly price per access"), max_digits=10, decimal_places=2
+    )
+    starts_on = models.DateField(_("in force from"))
+
+    class Meta:
+        verbose_name = _("framework agreement")
+        verbose_name_plural = _("framework agreements")
+        ordering = ["contracting_authority", "starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(yearly_price__gte=0),
+                name="agreement_price_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+class PriceAmendment(models.Model):
+    """An agreed change of the yearly price, from a given day on."""
+
+    agreement = models.ForeignKey(
+        FrameworkAgreement, on_delete=models.PROTECT, related_name="amendments"
+    )
+    reference = models.CharField(_("reference"), max_length=100)
+    yearly_price = models.DecimalField(
+        _("yearly price per access"), max_digits=10, decimal_places=2
+    )
+    applies_from = models.DateField(_("applies from"))
+
+    class Meta:
+        verbose_name = _("price amendment")
+        verbose_name_plural = _("price amendments")
+        ordering = ["agreement", "applies_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "applies_from"], name="one_amendment_per_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(yearly_price__gte=0),
+                name="amendment_price_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+
+
+NUMBER_PREFIX = {InvoiceKind.INVOICE: "INV", InvoiceKind.CREDIT_NOTE: "CN"}
+
+
+class InvoiceSequence(models.Model):
+    """The last number used in a series and year. Locked while a number is taken,
+    so numbers are gapless and never given twice."""
+
+    kind = models.CharField(max_length=20, choices=InvoiceKind.choices)
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "year"], name="one_sequence_per_series_year"
+            )
+        ]
+
+
+class PaymentStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    PAID = "paid", _("Paid")
+
+
+class Invoice(models.Model):
+    """An issued invoice or credit note. Never changed, never deleted.
+
+    Both parties' details are copied here when it is issued, so later changes
+    to an organisation or to the supplier settings leave it as it was sent.
+    """
+
+    kind = models.CharField(
+        _("kind"),
+        max_length=20,
+        choices=InvoiceKind.choices,
+        default=InvoiceKind.INVOICE,
+    )
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(_("number"), max_length=30, unique=True)
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="invoices"
+    )
+    corrects = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+        verbose_name=_("corrects"),
+    )
+    issue_date = models.DateField(_("issue date"))
+    due_date = models.DateField(_("due date"))
+    issued_at = models.DateTimeField(default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    currency = models.CharField(max_length=3, default="EUR")
+
+    customer_name = models.CharField(max_length=200)
+    customer_street = models.CharField(max_length=200)
+    customer_postcode = models.CharField(max_length=10)
+    customer_city = models.CharField(max_length=100)
+    customer_country = models.CharField(max_length=2)
+    customer_enterprise_number = models.CharField(max_length=10)
+    customer_vat_number = models.CharField(max_length=14, blank=True)
+    customer_email = models.EmailField()
+    customer_language = models.CharField(max_length=2)
+    supplier = models.JSONField()
+
+    buyer_reference = models.CharField(_("your reference"), max_length=200, blank=True)
+    order_form_reference = models.CharField(_("order form"), max_length=200, blank=True)
+    structured_communication = models.CharField(max_length=12, blank=True)
+
+    net_total = models.DecimalField(
+        _("total excluding VAT"), max_digits=12, decimal_places=2
+    )
+    vat_total = models.DecimalField(_("VAT"), max_digits=12, decimal_places=2)
+    gross_total = models.DecimalField(
+        _("total including VAT"), max_digits=12, decimal_places=2
+    )
+
+    pdf = models.FileField(upload_to="invoices/%Y/", blank=True)
+    payment_status = models.CharField(
+        _("payment"),
+        max_length=10,
+        choices=PaymentStatus.choices,
+        default=PaymentStatus.OPEN,
+    )
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "year", "sequence"],
+                name="invoice_number_unique_in_series",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    gross_total=models.F("net_total") + models.F("vat_total")
+                ),
+                name="invoice_total_is_net_plus_vat",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def structured_communication_display(self):
+        if not self.structured_communication:
+            return ""
+        return f"+++{ogm_vcs.format(self.structured_communication)}+++"
+
+    @property
+    def is_credit_note(self):
+        return self.kind == InvoiceKind.CREDIT_NOTE
+
+    def vat_breakdown(self):
+        """Taxable amount and VAT per rate, as printed and as in the e-invoice."""
+        from .money import vat_breakdown
+
+        return vat_breakdown(self.lines.all())
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveIntegerField()
+    period = models.ForeignKey(
+        "subscriptions.SubscriptionPeriod",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoice_lines",
+    )
+    is_credit = models.BooleanField(default=False)
+    description = models.CharField(_("description"), max_length=300)
+    service_start = models.DateField(_("from"))
+    service_end = models.DateField(_("to"))
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=8, decimal_places=2, default=Decimal(1)
+    )
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    net_amount = models.DecimalField(
+        _("amount excluding VAT"), max_digits=12, decimal_places=2
+    )
+    vat_rate = models.DecimalField(_("VAT rate"), max_digits=5, decimal_places=2)
+    agreement = models.ForeignKey(
+        FrameworkAgreement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    amendment = models.ForeignKey(
+        PriceAmendment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        constraints = [
+            # A period is invoiced once; a credit note may point at it again.
+            models.UniqueConstraint(
+                fields=["period"],
+                condition=models.Q(is_credit=False, period__isnull=False),
+                name="period_invoiced_once",
+            ),
+        ]
+
+    @property
+    def price_source(self):
+        return (
+            self.amendment.reference if self.amendment_id else self.agreement.reference
+        )

@@ -1,0 +1,251 @@
+"""Prices in force and issuing invoices (step 5 of the ordering procedure)."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from stdnum.be import ogm_vcs
+
+from accounts.models import Role
+from audit.services import audit_record
+from notifications.services import email_queue
+from subscriptions.models import SubscriptionPeriod
+
+from .models import (
+    NUMBER_PREFIX,
+    FrameworkAgreement,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSequence,
+    PriceAmendment,
+)
+from .money import STANDARD_VAT_RATE, invoice_totals, round_money
+
+
+@dataclass(frozen=True)
+class PriceInForce:
+    amount: Decimal
+    agreement: FrameworkAgreement
+    amendment: PriceAmendment | None
+
+    @property
+    def reference(self):
+        return self.amendment.reference if self.amendment else self.agreement.reference
+
+
+def price_in_force(*, contracting_authority, day):
+    """The yearly price per access on ``day``: the latest agreement or
+    amendment that applies on or before it."""
+    candidates = []
+    for agreement in FrameworkAgreement.objects.filter(
+        contracting_authority=contracting_authority, starts_on__lte=day
+    ).prefetch_related("amendments"):
+        candidates.append(
+            (agreement.starts_on, 0, agreement.yearly_price, agreement, None)
+        )
+        for amendment in agreement.amendments.all():
+            if amendment.applies_from <= day:
+                candidates.append(
+                    (
+                        amendment.applies_from,
+                        1,
+                        amendment.yearly_price,
+                        agreement,
+                        amendment,
+                    )
+                )
+    if not candidates:
+        raise ValidationError(
+            _("No framework price of %(authority)s is in force on %(date)s.")
+            % {"authority": contracting_authority, "date": date_format(day)},
+            code="no_price",
+        )
+    _start, _order, amount, agreement, amendment = max(
+        candidates, key=lambda candidate: candidate[:2]
+    )
+    return PriceInForce(amount=amount, agreement=agreement, amendment=amendment)
+
+
+def structured_communication(*, year, sequence):
+    """The 12 digits of the Belgian structured communication for an invoice.
+
+    The first ten digits are the year and the invoice's sequence number, the
+    last two their remainder modulo 97 (97 when the remainder is 0).
+    """
+    base = f"{year:04d}{sequence:06d}"
+    return base + ogm_vcs.calc_check_digits(base)
+
+
+def invoice_number_take(*, kind, year):
+    """Take the next number of a series and year, inside the caller's transaction.
+
+    The sequence row stays locked until that transaction ends: a concurrent
+    issue waits, and a rolled-back one gives its number back.
+    """
+    InvoiceSequence.objects.bulk_create(
+        [InvoiceSequence(kind=kind, year=year)], ignore_conflicts=True
+    )
+    sequence = InvoiceSequence.objects.select_for_update().get(kind=kind, year=year)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return sequence.last_number
+
+
+def periods_to_invoice(*, as_of=None):
+    """Every begun period of an additional access that no invoice covers yet."""
+    as_of = as_of or timezone.localdate()
+    return (
+        SubscriptionPeriod.objects.filter(
+            subscription__account__is_base_package=False, start__lte=as_of
+        )
+        .exclude(invoice_lines__is_credit=False)
+        .select_related(
+            "subscription__account__organisation__contracting_authority",
+            "subscription__account__order_line__order_form",
+        )
+        .order_by("subscription__account__organisation__legal_name", "start", "pk")
+    )
+
+
+def _line_description(period):
+    account = period.subscription.account
+    return _("ICMS access %(username)s (%(holder)s)") % {
+        "username": account.username,
+        "holder": account.holder_name,
+    }
+
+
+@transaction.atomic
+def invoice_issue(*, organisation, period_ids, issued_by, client_address=None):
+    """Step 5: TCD invoices begun periods of one organisation's accesses.
+
+    One line per access and period, at the price in force on the period's first
+    day, 21% VAT computed on the sum of the lines.
+    """
+    if issued_by.role != Role.TCD:
+        raise ValidationError(
+            _("Your role does not allow this step."), code="wrong_role"
+        )
+    period_ids = sorted(set(period_ids))
+    if not period_ids:
+        raise ValidationError(_("Choose at least one access period to invoice."))
+    locked = list(
+        SubscriptionPeriod.objects.select_for_update(of=("self",))
+        .filter(pk__in=period_ids)
+        .order_by("start", "pk")
+    )
+    to_invoice = {
+        period.pk: period for period in periods_to_invoice().filter(pk__in=period_ids)
+    }
+    if len(locked) != len(period_ids) or set(to_invoice) != set(period_ids):
+        raise ValidationError(
+            _(
+                "Some of these periods were invoiced meanwhile or cannot be invoiced; "
+                "reload the list."
+            ),
+            code="stale_selection",
+        )
+    chosen = [to_invoice[period.pk] for period in locked]
+    if any(p.subscription.account.organisation_id != organisation.pk for p in chosen):
+        raise ValidationError(
+            _("Every period on an invoice belongs to its organisation.")
+        )
+
+    lines = []
+    for position, period in enumerate(chosen, start=1):
+        price = price_in_force(
+            contracting_authority=organisation.contracting_authority, day=period.start
+        )
+        lines.append(
+            InvoiceLine(
+                position=position,
+                period=period,
+                description=_line_description(period),
+                service_start=period.start,
+                service_end=period.end,
+                quantity=Decimal(1),
+                unit_price=price.amount,
+                net_amount=round_money(price.amount),
+                vat_rate=STANDARD_VAT_RATE,
+                agreement=price.agreement,
+                amendment=price.amendment,
+            )
+        )
+    net, vat, gross = invoice_totals(lines)
+    order_forms = sorted(
+        {
+            p.subscription.account.order_line.order_form
+            for p in chosen
+            if p.subscription.account.order_line_id
+        },
+        key=lambda order_form: order_form.pk,
+    )
+
+    issue_date = timezone.localdate()
+    year = issue_date.year
+    sequence = invoice_number_take(kind=InvoiceKind.INVOICE, year=year)
+    invoice = Invoice.objects.create(
+        kind=InvoiceKind.INVOICE,
+        year=year,
+        sequence=sequence,
+        number=f"{NUMBER_PREFIX[InvoiceKind.INVOICE]}-{year}-{sequence:06d}",
+        organisation=organisation,
+        issue_date=issue_date,
+        due_date=issue_date + timedelta(days=settings.INVOICE_PAYMENT_TERM_DAYS),
+        issued_by=issued_by,
+        customer_name=organisation.legal_name,
+        customer_street=organisation.street,
+        customer_postcode=organisation.postcode,
+        customer_city=organisation.city,
+        customer_country=organisation.country,
+        customer_enterprise_number=organisation.enterprise_number,
+        customer_vat_number=organisation.vat_number,
+        customer_email=organisation.billing_email,
+        customer_language=organisation.language,
+        supplier=dict(settings.SUPPLIER),
+        buyer_reference=", ".join(
+            dict.fromkeys(
+                f.purchase_order_reference
+                for f in order_forms
+                if f.purchase_order_reference
+            )
+        ),
+        order_form_reference=", ".join(f.reference for f in order_forms),
+        structured_communication=structured_communication(year=year, sequence=sequence),
+        net_total=net,
+        vat_total=vat,
+        gross_total=gross,
+    )
+    for line in lines:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(lines)
+
+    access_requests = {f.access_request for f in order_forms}
+    for access_request in access_requests or [None]:
+        audit_record(
+            action="invoice.issued",
+            actor=issued_by,
+            subject=invoice,
+            organisation=organisation,
+            access_request=access_request,
+            summary=_("Invoice %(number)s issued: %(count)s lines, %(total)s EUR.")
+            % {"number": invoice.number, "count": len(lines), "total": gross},
+            client_address=client_address,
+            data={"number": invoice.number, "gross_total": str(gross)},
+        )
+    email_queue(
+        key=f"invoice.issued:{invoice.pk}",
+        template="invoice_issued",
+        to=[invoice.customer_email],
+        language=invoice.customer_language,
+        context={"invoice": invoice, "organisation": organisation},
+        attachments=[{"kind": "invoice_pdf", "id": invoice.pk}],
+    )
+    return invoice
