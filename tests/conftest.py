@@ -1,0 +1,126 @@
+"""The people and organisations that recur through the tests.
+
+- ``ibz``: the contracting authority FOD Binnenlandse Zaken, with
+  ``ibz_agreement``, its framework agreement at 120.00 a year per access since
+  1 January 2024 and without amendments.
+- ``organisation_a``: Stad Gent, Dutch-speaking, under IBZ's agreement.
+- ``organisation_b``: Ville de Liège, French-speaking, under the same agreement.
+- ``admin_a`` and ``admin_b``: an organisation admin of each.
+- ``cell``: a member of the ICMS cell of FPS Interior.
+- ``tcd``: a member of TCD's staff.
+
+Every persona logs in with ``factories.PASSWORD``. Tests that need more
+people or organisations build them with the factories in ``factories.py``.
+"""
+
+import ipaddress
+import socket
+
+import pytest
+
+from . import factories
+
+_connect = socket.socket.connect
+
+
+def _is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_connect(sock, address):
+    """Connect to this machine only: the database, Redis, a live test server."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(
+        address[0]
+    ):
+        raise OSError(f"Tests do not reach the network ({address[0]}).")
+    return _connect(sock, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    socket.socket.connect = _local_connect
+    yield
+    socket.socket.connect = _connect
+
+
+@pytest.fixture
+def ibz(db):
+    return factories.ContractingAuthorityFactory(
+        name="FOD Binnenlandse Zaken", short_name="IBZ"
+    )
+
+
+@pytest.fixture
+def ibz_agreement(ibz):
+    return factories.FrameworkAgreementFactory(
+        contracting_authority=ibz, reference="IBZ/ICMS/2024/001"
+    )
+
+
+@pytest.fixture
+def organisation_a(ibz_agreement):
+    return factories.OrganisationFactory(
+        legal_name="Stad Gent",
+        enterprise_number="0207451227",
+        street="Botermarkt 1",
+        postcode="9000",
+        city="Gent",
+        billing_email="facturen@stad.gent.example.be",
+        language="nl",
+        contracting_authority=ibz_agreement.contracting_authority,
+    )
+
+
+@pytest.fixture
+def organisation_b(ibz_agreement):
+    return factories.OrganisationFactory(
+        legal_name="Ville de Liège",
+        enterprise_number=factories.enterprise_number("02073299"),
+        street="Place du Marché 2",
+        postcode="4000",
+        city="Liège",
+        billing_email="factures@liege.example.be",
+        language="fr",
+        contracting_authority=ibz_agreement.contracting_authority,
+    )
+
+
+@pytest.fixture
+def admin_a(organisation_a):
+    return factories.OrganisationAdminFactory(
+        email="an.peeters@stad.gent.example.be",
+        first_name="An",
+        last_name="Peeters",
+        function="Noodplanningsambtenaar",
+        organisation=organisation_a,
+    )
+
+
+@pytest.fixture
+def admin_b(organisation_b):
+    return factories.OrganisationAdminFactory(
+        email="luc.dubois@liege.example.be",
+        first_name="Luc",
+        last_name="Dubois",
+        function="Fonctionnaire planification d'urgence",
+        organisation=organisation_b,
+    )
+
+
+@pytest.fixture
+def cell(db):
+    return factories.IcmsCellFactory(
+        email="sofie.maes@ibz.example.be", first_name="Sofie", last_name="Maes"
+    )
+
+
+@pytest.fixture
+def tcd(db):
+    return factories.TcdFactory(
+        email="pieter.claes@tcd.example.com", first_name="Pieter", last_name="Claes"
+    )
