@@ -16,7 +16,8 @@ def vat_breakdown(lines):
     """Taxable amount and VAT per rate, in rate order.
 
     VAT is computed per rate on the sum of the lines' amounts, then rounded,
-    never per line: three lines of 0.05 at 21% carry 0.03 VAT, not 3 x 0.01.
+    never per line: three lines of 0.07 at 21% carry 0.04 VAT (21% of 0.21),
+    not 3 x 0.01.
     """
     taxable = defaultdict(lambda: ZERO)
     for line in lines:
