@@ -105,26 +105,42 @@ class Organisation(models.Model):
     def __str__(self):
         return self.legal_name
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
+        # The usual spellings (0403.170.701, BE 0403 170 701) are longer than
+        # the ten digits stored, so they become digits before the length checks.
+        exclude = set(exclude or ())
         errors = {}
-        try:
-            self.enterprise_number = enterprise_number_normalise(self.enterprise_number)
-        except ValidationError as error:
-            errors["enterprise_number"] = error
-        if self.vat_number:
+        if "enterprise_number" not in exclude:
+            try:
+                self.enterprise_number = enterprise_number_normalise(
+                    self.enterprise_number
+                )
+            except ValidationError as error:
+                errors["enterprise_number"] = error.error_list
+        if self.vat_number and "vat_number" not in exclude:
             try:
                 self.vat_number = "BE" + enterprise_number_normalise(self.vat_number)
             except ValidationError as error:
-                errors["vat_number"] = error
+                errors["vat_number"] = error.error_list
+        try:
+            super().clean_fields(exclude=exclude | set(errors))
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def clean(self):
         if (
             self.configuration == Configuration.SPECIFIC
             and not self.specific_configuration_name
         ):
-            errors["specific_configuration_name"] = _(
-                "Name the specific configuration the organisation belongs to."
+            raise ValidationError(
+                {
+                    "specific_configuration_name": _(
+                        "Name the specific configuration the organisation belongs to."
+                    )
+                }
             )
-        if errors:
-            raise ValidationError(errors)
 
     @property
     def enterprise_number_display(self):
