@@ -102,6 +102,9 @@ class InvoiceSequence(models.Model):
             )
         ]
 
+    def __str__(self):
+        return f"{self.kind} {self.year}: {self.last_number}"
+
 
 class PaymentStatus(models.TextChoices):
     OPEN = "open", _("Open")
@@ -194,6 +197,20 @@ class Invoice(models.Model):
     def __str__(self):
         return self.number
 
+    # Fields that may still be written after issue: the stored PDF and the
+    # payment status. Everything the customer received stays as it was.
+    MUTABLE_AFTER_ISSUE = frozenset({"pdf", "payment_status"})
+
+    def save(self, *args, update_fields=None, **kwargs):
+        if self.pk is not None and not (
+            update_fields and set(update_fields) <= self.MUTABLE_AFTER_ISSUE
+        ):
+            raise RuntimeError("An issued invoice never changes; issue a credit note.")
+        super().save(*args, update_fields=update_fields, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("An issued invoice is never deleted; issue a credit note.")
+
     @property
     def structured_communication_display(self):
         if not self.structured_communication:
@@ -258,6 +275,9 @@ class InvoiceLine(models.Model):
                 name="period_invoiced_once",
             ),
         ]
+
+    def __str__(self):
+        return self.description
 
     @property
     def price_source(self):

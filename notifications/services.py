@@ -120,6 +120,7 @@ def outgoing_email_flush():
     for email_pk in list(due):
         try:
             sent += outgoing_email_send(email_pk=email_pk)
-        except Exception:
+        except Exception:  # noqa: S112
+            # Logged by outgoing_email_send; the row stays pending for next time.
             continue
     return sent

@@ -75,7 +75,8 @@ class AccessRequest(models.Model):
 
 
 class OrderForm(models.Model):
-    """Steps 2 and 3: the order form the ICMS cell issues and the organisation completes."""
+    """Steps 2 and 3: the order form the ICMS cell issues and the organisation
+    completes."""
 
     access_request = models.OneToOneField(
         AccessRequest, on_delete=models.PROTECT, related_name="order_form"

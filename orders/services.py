@@ -246,7 +246,8 @@ def _clean_lines(lines, quantity):
     if len(cleaned) > quantity:
         raise ValidationError(
             _(
-                "This order form is for %(quantity)s accesses; you named %(count)s people."
+                "This order form is for %(quantity)s accesses; "
+                "you named %(count)s people."
             )
             % {"quantity": quantity, "count": len(cleaned)},
             code="too_many_lines",

@@ -222,3 +222,6 @@ class Cancellation(models.Model):
                 name="one_standing_cancellation_per_subscription",
             ),
         ]
+
+    def __str__(self):
+        return f"{self.subscription.account} stops after {self.stop_date}"

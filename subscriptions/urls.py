@@ -1,3 +1,8 @@
+from django.urls import path
+
+from . import views
 
 app_name = "subscriptions"
-urlpatterns: list = []
+urlpatterns = [
+    path("accesses/", views.access_list, name="access_list"),
+]

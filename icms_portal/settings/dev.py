@@ -3,3 +3,6 @@
 from .base import *  # noqa: F403
 
 DEBUG = env.bool("DEBUG", default=True)  # noqa: F405
+
+# The embedded defaults keep their database, mail and files under var/.
+VAR_DIR.mkdir(exist_ok=True)  # noqa: F405

@@ -1,0 +1,34 @@
+from django.utils import timezone
+
+from accounts.permissions import scope_to_user
+
+from . import periods
+from .models import IcmsAccount
+
+
+def icms_accounts_visible_to(user):
+    return scope_to_user(
+        IcmsAccount.objects.select_related(
+            "organisation", "subscription"
+        ).prefetch_related("subscription__cancellations"),
+        user,
+    ).order_by("organisation__legal_name", "username")
+
+
+def access_calendar(account, today=None):
+    """The dates a person needs to see for one access, as of today in Brussels."""
+    today = today or timezone.localdate()
+    subscription = account.subscription
+    current = periods.period_on(subscription.activation_date, today)
+    standing = next(
+        (c for c in subscription.cancellations.all() if c.withdrawn_at is None), None
+    )
+    return {
+        "current_period": current,
+        "next_renewal": None
+        if standing
+        else periods.period(subscription.activation_date, current.index + 1).start,
+        "last_day_to_cancel": current.last_day_to_cancel,
+        "cancellation": standing,
+        "not_started": today < subscription.activation_date,
+    }
