@@ -21,6 +21,8 @@ from orders.services import (
     access_request_submit,
     order_form_submit,
 )
+from subscriptions import periods
+from subscriptions.models import IcmsAccount, Subscription, SubscriptionPeriod
 from subscriptions.services import icms_account_create
 
 # Every user the factories make logs in with this password.
@@ -136,6 +138,30 @@ class TcdFactory(UserFactory):
     role = Role.TCD
     organisation = None
     language = Language.ENGLISH
+
+
+def base_package_account(*, organisation, activation_date, username=None):
+    """An access of the distribution scheme, with its first period begun.
+
+    The ICMS cell registers these outside the ordering procedure, so they
+    have no order line and are never invoiced.
+    """
+    account = IcmsAccount.objects.create(
+        organisation=organisation,
+        username=username or f"basis.{organisation.pk}.{IcmsAccount.objects.count()}",
+        holder_first_name="Els",
+        holder_last_name="Wouters",
+        holder_email=f"els.wouters{IcmsAccount.objects.count()}@zone.example.be",
+        is_base_package=True,
+    )
+    subscription = Subscription.objects.create(
+        account=account, activation_date=activation_date
+    )
+    first = periods.period(activation_date, 0)
+    SubscriptionPeriod.objects.create(
+        subscription=subscription, index=0, start=first.start, end=first.end
+    )
+    return account
 
 
 def order_line(number, **values):
