@@ -10,5 +10,7 @@ urlpatterns = [
     path("", include("subscriptions.urls")),
     path("", include("invoicing.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The mail provider posts inbound email here: /anymail/postmark/inbound/.
+    path("anymail/", include("anymail.urls")),
     path("django-admin/", admin.site.urls),
 ]

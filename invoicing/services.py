@@ -127,9 +127,10 @@ def invoice_issue(*, organisation, period_ids, issued_by, client_address=None):
     """Step 5: TCD invoices begun periods of one organisation's accesses.
 
     One line per access and period, at the price in force on the period's first
-    day, 21% VAT computed on the sum of the lines.
+    day, 21% VAT computed on the sum of the lines. ``issued_by`` is None when
+    the renewal job issues it.
     """
-    if issued_by.role != Role.TCD:
+    if issued_by is not None and issued_by.role != Role.TCD:
         raise ValidationError(
             _("Your role does not allow this step."), code="wrong_role"
         )

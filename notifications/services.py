@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -34,16 +34,23 @@ def email_queue(*, key, template, to, language, context, attachments=()):
         body_text = render_to_string(f"emails/{template}/body.txt", context)
         body_html = render_to_string(f"emails/{template}/body.html", context)
 
-    email = OutgoingEmail.objects.create(
-        key=key,
-        template=template,
-        language=language,
-        to=sorted(set(to)),
-        subject=" ".join(subject.split()),
-        body_text=body_text.strip() + "\n",
-        body_html=body_html,
-        attachments=list(attachments),
-    )
+    try:
+        # A savepoint, so that a job queuing the same key at the same moment
+        # in another connection loses cleanly instead of breaking the caller's
+        # transaction.
+        with transaction.atomic():
+            email = OutgoingEmail.objects.create(
+                key=key,
+                template=template,
+                language=language,
+                to=sorted(set(to)),
+                subject=" ".join(subject.split()),
+                body_text=body_text.strip() + "\n",
+                body_html=body_html,
+                attachments=list(attachments),
+            )
+    except IntegrityError:
+        return OutgoingEmail.objects.get(key=key)
     transaction.on_commit(lambda: _enqueue(email.pk))
     return email
 

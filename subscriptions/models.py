@@ -84,6 +84,12 @@ class IcmsAccount(models.Model):
         return f"{self.holder_first_name} {self.holder_last_name}"
 
 
+class ClosureReason(models.TextChoices):
+    BREACH = "breach", _("Serious or repeated breach of the user's obligations")
+    SECURITY_RISK = "security_risk", _("Serious security risk")
+    AUTHORITY_REQUEST = "authority_request", _("Request of a competent authority")
+
+
 class SubscriptionStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     ENDED = "ended", _("Ended")
@@ -116,7 +122,10 @@ class Subscription(models.Model):
         related_name="+",
     )
     closure_reason = models.CharField(
-        _("reason for closure"), max_length=30, blank=True
+        _("reason for closure"),
+        max_length=30,
+        choices=ClosureReason.choices,
+        blank=True,
     )
     closure_requested_by = models.CharField(
         _("requested by"), max_length=200, blank=True
@@ -225,3 +234,83 @@ class Cancellation(models.Model):
 
     def __str__(self):
         return f"{self.subscription.account} stops after {self.stop_date}"
+
+
+class InboundEmailStatus(models.TextChoices):
+    RECEIVED = "received", _("Received, not yet processed")
+    REGISTERED = "registered", _("Cancellation registered")
+    REVIEW = "review", _("Waiting for review")
+    RESOLVED = "resolved", _("Reviewed")
+
+
+class InboundEmailReason(models.TextChoices):
+    UNPARSEABLE = "unparseable", _("The message could not be read")
+    AUTHENTICATION_FAILED = (
+        "authentication_failed",
+        _("The sender's address failed the mail provider's authentication checks"),
+    )
+    UNKNOWN_SENDER = (
+        "unknown_sender",
+        _("The sender is not an admin of any organisation in the portal"),
+    )
+    NO_ACCOUNT = "no_account", _("The message names no ICMS account")
+    SEVERAL_ACCOUNTS = "several_accounts", _("The message names several ICMS accounts")
+    OTHER_ORGANISATION = (
+        "other_organisation",
+        _("The account named belongs to another organisation than the sender's"),
+    )
+    NOT_CANCELLABLE = (
+        "not_cancellable",
+        _("The account has ended or is already cancelled"),
+    )
+
+
+class InboundEmail(models.Model):
+    """A message that reached TCD's admin mailbox, kept whatever becomes of it.
+
+    A message either registers a cancellation or waits in TCD's review queue
+    with the reason; none is dropped. The same message delivered twice is
+    stored once, by its Message-ID.
+    """
+
+    message_id = models.CharField(max_length=300, unique=True)
+    received_at = models.DateTimeField(_("received"))
+    sender_address = models.CharField(_("sender"), max_length=320, blank=True)
+    sender_name = models.CharField(_("sender's name"), max_length=200, blank=True)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    body_text = models.TextField(_("text"), blank=True)
+    authentication = models.CharField(max_length=20, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=InboundEmailStatus.choices,
+        default=InboundEmailStatus.RECEIVED,
+        db_index=True,
+    )
+    reason = models.CharField(
+        _("reason"), max_length=30, choices=InboundEmailReason.choices, blank=True
+    )
+    cancellation = models.OneToOneField(
+        Cancellation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="inbound_email",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("inbound email")
+        verbose_name_plural = _("inbound emails")
+        ordering = ["received_at", "pk"]
+
+    def __str__(self):
+        return f"{self.sender_address}: {self.subject}"

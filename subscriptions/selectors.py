@@ -3,7 +3,7 @@ from django.utils import timezone
 from accounts.permissions import scope_to_user
 
 from . import periods
-from .models import IcmsAccount
+from .models import IcmsAccount, IcmsAccountStatus
 
 
 def icms_accounts_visible_to(user):
@@ -32,3 +32,13 @@ def access_calendar(account, today=None):
         "cancellation": standing,
         "not_started": today < subscription.activation_date,
     }
+
+
+def accounts_to_remove():
+    return (
+        IcmsAccount.objects.filter(
+            status__in=[IcmsAccountStatus.TO_BE_REMOVED, IcmsAccountStatus.CLOSED]
+        )
+        .select_related("organisation", "subscription")
+        .order_by("subscription__ended_on", "username")
+    )

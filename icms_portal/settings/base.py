@@ -9,6 +9,7 @@ server.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -168,21 +169,53 @@ SUPPLIER = {
 }
 INVOICE_PAYMENT_TERM_DAYS = env.int("INVOICE_PAYMENT_TERM_DAYS", default=30)
 
+# Organisation admins are reminded this many days before each last day to
+# cancel an access.
+CANCELLATION_REMINDER_DAYS = env.int("CANCELLATION_REMINDER_DAYS", default=30)
+
 # Background jobs. Without a broker every task runs in the web process at the
 # moment it is queued, which is what the demo wants.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Celery beat runs in Europe/Brussels, every job outside 02:00-03:00, the hour
+# that a change of daylight saving time skips or repeats. Run exactly one beat
+# process; workers can be many.
 CELERY_BEAT_SCHEDULE = {
+    "end-cancelled-subscriptions": {
+        "task": "subscriptions.tasks.job_run",
+        "schedule": crontab(hour=4, minute=0),
+        "args": ["end-cancelled-subscriptions"],
+    },
+    "renewals": {
+        "task": "subscriptions.tasks.renewals_run",
+        "schedule": crontab(hour=4, minute=30),
+    },
+    "send-cancellation-reminders": {
+        "task": "subscriptions.tasks.job_run",
+        "schedule": crontab(hour=7, minute=30),
+        "args": ["send-cancellation-reminders"],
+    },
+    "send-renewal-summary": {
+        "task": "subscriptions.tasks.job_run",
+        "schedule": crontab(hour=7, minute=45, day_of_week="mon"),
+        "args": ["send-renewal-summary"],
+    },
+    "review-inbound-email": {
+        "task": "subscriptions.tasks.inbound_email_review",
+        "schedule": crontab(minute=20),
+    },
     # Emails whose first attempt failed (mail server or broker down).
     "outgoing-email-flush": {
         "task": "notifications.tasks.outgoing_email_flush",
-        "schedule": 600,
+        "schedule": crontab(minute="*/10"),
     },
 }
 
@@ -197,6 +230,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
+        "celery": {"level": "WARNING"},
+        "kombu": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
     },
 }

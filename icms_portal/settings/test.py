@@ -13,9 +13,12 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
-CELERY_BROKER_URL = env("CELERY_TEST_BROKER_URL", default="redis://127.0.0.1:6379/15")  # noqa: F405
+CELERY_BROKER_URL = env(  # noqa: F405
+    "CELERY_TEST_BROKER_URL", default="redis://127.0.0.1:6379/15"
+)
 CELERY_TASK_ALWAYS_EAGER = True
 STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": "inbound:test-webhook-secret"}  # noqa: F405
