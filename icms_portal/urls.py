@@ -1,3 +1,4 @@
+from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,7 +11,11 @@ urlpatterns = [
     path("", include("subscriptions.urls")),
     path("", include("invoicing.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    # The mail provider posts inbound email here: /anymail/postmark/inbound/.
-    path("anymail/", include("anymail.urls")),
+    # The mail provider posts the messages of TCD's admin mailbox here.
+    path(
+        "anymail/postmark/inbound/",
+        PostmarkInboundWebhookView.as_view(),
+        name="postmark_inbound_webhook",
+    ),
     path("django-admin/", admin.site.urls),
 ]
