@@ -169,7 +169,11 @@ class Invoice(models.Model):
         _("total including VAT"), max_digits=12, decimal_places=2
     )
 
+    credit_reason = models.TextField(_("reason for the credit note"), blank=True)
+
+    # The documents, rendered once from the snapshot above and then kept.
     pdf = models.FileField(upload_to="invoices/%Y/", blank=True)
+    ubl = models.FileField(upload_to="invoices/%Y/", blank=True)
     payment_status = models.CharField(
         _("payment"),
         max_length=10,
@@ -199,7 +203,7 @@ class Invoice(models.Model):
 
     # Fields that may still be written after issue: the stored PDF and the
     # payment status. Everything the customer received stays as it was.
-    MUTABLE_AFTER_ISSUE = frozenset({"pdf", "payment_status"})
+    MUTABLE_AFTER_ISSUE = frozenset({"pdf", "ubl", "payment_status"})
 
     def save(self, *args, update_fields=None, **kwargs):
         if self.pk is not None and not (
@@ -284,3 +288,197 @@ class InvoiceLine(models.Model):
         return (
             self.amendment.reference if self.amendment_id else self.agreement.reference
         )
+
+
+class PaymentSource(models.TextChoices):
+    BANK_IMPORT = "bank_import", _("Bank statement")
+    MANUAL = "manual", _("Recorded by TCD")
+
+
+class Payment(models.Model):
+    """Money received for an invoice."""
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="payments"
+    )
+    received_on = models.DateField(_("received on"))
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    source = models.CharField(_("source"), max_length=20, choices=PaymentSource.choices)
+    bank_import_line = models.OneToOneField(
+        "BankImportLine",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["received_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payment_amount_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.invoice} {self.amount} {self.received_on}"
+
+
+class BankImportFormat(models.TextChoices):
+    CSV = "csv", _("CSV")
+    CODA = "coda", _("CODA")
+
+
+class BankImport(models.Model):
+    """One bank statement file uploaded by TCD."""
+
+    filename = models.CharField(_("file"), max_length=200)
+    format = models.CharField(
+        _("format"), max_length=10, choices=BankImportFormat.choices
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bank import")
+        verbose_name_plural = _("bank imports")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return self.filename
+
+
+class BankImportLineStatus(models.TextChoices):
+    MATCHED = "matched", _("Matched to an invoice")
+    UNMATCHED = "unmatched", _("Not matched")
+    DUPLICATE = "duplicate", _("Already imported")
+    RESOLVED = "resolved", _("Settled by hand")
+
+
+class BankImportLine(models.Model):
+    """One credit movement of a statement, matched on its structured
+    communication or listed for a person to settle."""
+
+    bank_import = models.ForeignKey(
+        BankImport, on_delete=models.PROTECT, related_name="lines"
+    )
+    position = models.PositiveIntegerField()
+    booked_on = models.DateField(_("booked on"))
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    communication = models.CharField(_("communication"), max_length=200, blank=True)
+    counterparty_name = models.CharField(_("counterparty"), max_length=200, blank=True)
+    counterparty_account = models.CharField(_("account"), max_length=50, blank=True)
+    bank_reference = models.CharField(_("bank reference"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=BankImportLineStatus.choices, db_index=True
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("bank statement line")
+        verbose_name_plural = _("bank statement lines")
+        ordering = ["bank_import", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank_import", "position"], name="bank_line_position_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.booked_on} {self.amount} {self.communication}"
+
+
+class InvoiceRunStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft, to review")
+    ISSUING = "issuing", _("Issuing")
+    DONE = "done", _("Done")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class InvoiceRun(models.Model):
+    """TCD's run over everything due up to a day: first a draft to review, then
+    the invoices, issued one organisation at a time in the background."""
+
+    as_of = models.DateField(_("everything due up to"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=InvoiceRunStatus.choices,
+        default=InvoiceRunStatus.DRAFT,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invoice run")
+        verbose_name_plural = _("invoice runs")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return _("Invoice run up to %(date)s") % {"date": self.as_of}
+
+
+class InvoiceRunItemStatus(models.TextChoices):
+    PENDING = "pending", _("To issue")
+    ISSUED = "issued", _("Issued")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class InvoiceRunItem(models.Model):
+    """One invoice of a run: an organisation and the periods it covers."""
+
+    run = models.ForeignKey(InvoiceRun, on_delete=models.PROTECT, related_name="items")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    period_ids = models.JSONField()
+    net_total = models.DecimalField(max_digits=12, decimal_places=2)
+    vat_total = models.DecimalField(max_digits=12, decimal_places=2)
+    gross_total = models.DecimalField(max_digits=12, decimal_places=2)
+    status = models.CharField(
+        max_length=20,
+        choices=InvoiceRunItemStatus.choices,
+        default=InvoiceRunItemStatus.PENDING,
+        db_index=True,
+    )
+    invoice = models.OneToOneField(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="run_item",
+    )
+    problem = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "organisation"], name="one_run_item_per_organisation"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.run_id}: {self.organisation}"

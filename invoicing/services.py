@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from stdnum.be import ogm_vcs
@@ -114,12 +114,15 @@ def periods_to_invoice(*, as_of=None):
     )
 
 
-def _line_description(period):
+def _line_description(period, language):
     account = period.subscription.account
-    return _("ICMS access %(username)s (%(holder)s)") % {
-        "username": account.username,
-        "holder": account.holder_name,
-    }
+    # The line is printed as stored, so it is written in the customer's
+    # language, not in that of the person issuing the invoice.
+    with translation.override(language):
+        return _("ICMS access %(username)s (%(holder)s)") % {
+            "username": account.username,
+            "holder": account.holder_name,
+        }
 
 
 @transaction.atomic
@@ -168,7 +171,7 @@ def invoice_issue(*, organisation, period_ids, issued_by, client_address=None):
             InvoiceLine(
                 position=position,
                 period=period,
-                description=_line_description(period),
+                description=_line_description(period, organisation.language),
                 service_start=period.start,
                 service_end=period.end,
                 quantity=Decimal(1),
@@ -250,3 +253,120 @@ def invoice_issue(*, organisation, period_ids, issued_by, client_address=None):
         attachments=[{"kind": "invoice_pdf", "id": invoice.pk}],
     )
     return invoice
+
+
+@transaction.atomic
+def credit_note_issue(
+    *, invoice, issued_by, reason, line_ids=None, client_address=None
+):
+    """Correct an issued invoice with a credit note in its own number series.
+
+    The credit note repeats the chosen lines of the invoice (all of them by
+    default) and refers to the invoice's number and date. A line is credited at
+    most once, so the credit notes of an invoice never exceed it. Cancellation
+    and closure of an access never make a credit note.
+    """
+    if issued_by is None or issued_by.role != Role.TCD:
+        raise ValidationError(
+            _("Your role does not allow this step."), code="wrong_role"
+        )
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.kind != InvoiceKind.INVOICE:
+        raise ValidationError(_("Only an invoice can be corrected by a credit note."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the invoice is corrected.")})
+    lines = list(invoice.lines.order_by("position"))
+    if line_ids is not None:
+        wanted = {int(line_id) for line_id in line_ids}
+        lines = [line for line in lines if line.pk in wanted]
+    already = set(
+        InvoiceLine.objects.filter(
+            invoice__corrects=invoice, invoice__kind=InvoiceKind.CREDIT_NOTE
+        ).values_list("position", flat=True)
+    )
+    # A credit line keeps the position of the invoice line it credits.
+    if not lines:
+        raise ValidationError(_("Choose at least one line to credit."))
+    if any(line.position in already for line in lines):
+        raise ValidationError(
+            _("Some of these lines are already credited; a line is credited once."),
+            code="already_credited",
+        )
+
+    issue_date = timezone.localdate()
+    year = issue_date.year
+    sequence = invoice_number_take(kind=InvoiceKind.CREDIT_NOTE, year=year)
+    credit_lines = [
+        InvoiceLine(
+            position=line.position,
+            period=line.period,
+            is_credit=True,
+            description=line.description,
+            service_start=line.service_start,
+            service_end=line.service_end,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            net_amount=line.net_amount,
+            vat_rate=line.vat_rate,
+            agreement=line.agreement,
+            amendment=line.amendment,
+        )
+        for line in lines
+    ]
+    net, vat, gross = invoice_totals(credit_lines)
+    snapshot = {
+        field: getattr(invoice, field)
+        for field in (
+            "organisation",
+            "customer_name",
+            "customer_street",
+            "customer_postcode",
+            "customer_city",
+            "customer_country",
+            "customer_enterprise_number",
+            "customer_vat_number",
+            "customer_email",
+            "customer_language",
+            "supplier",
+            "buyer_reference",
+            "order_form_reference",
+        )
+    }
+    credit_note = Invoice.objects.create(
+        kind=InvoiceKind.CREDIT_NOTE,
+        year=year,
+        sequence=sequence,
+        number=f"{NUMBER_PREFIX[InvoiceKind.CREDIT_NOTE]}-{year}-{sequence:06d}",
+        corrects=invoice,
+        credit_reason=reason,
+        issue_date=issue_date,
+        due_date=issue_date,
+        issued_by=issued_by,
+        net_total=net,
+        vat_total=vat,
+        gross_total=gross,
+        **snapshot,
+    )
+    for line in credit_lines:
+        line.invoice = credit_note
+    InvoiceLine.objects.bulk_create(credit_lines)
+    audit_record(
+        action="credit_note.issued",
+        actor=issued_by,
+        subject=credit_note,
+        organisation=invoice.organisation,
+        summary=_("Credit note %(number)s corrects %(invoice)s: %(reason)s")
+        % {"number": credit_note.number, "invoice": invoice.number, "reason": reason},
+        client_address=client_address,
+        data={"corrects": invoice.number, "gross_total": str(gross)},
+    )
+    email_queue(
+        key=f"credit_note.issued:{credit_note.pk}",
+        template="invoice_issued",
+        to=[credit_note.customer_email],
+        language=credit_note.customer_language,
+        context={"invoice": credit_note, "organisation": invoice.organisation},
+        attachments=[{"kind": "invoice_pdf", "id": credit_note.pk}],
+    )
+    return credit_note
