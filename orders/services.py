@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Organisation, Role
+from accounts.models import Organisation, Role, enterprise_number_normalise
 from accounts.selectors import organisation_admin_emails
 from audit.services import audit_record
 from notifications.services import email_queue
@@ -299,6 +299,14 @@ def order_form_submit(
     for field in BILLING_FIELDS:
         if not billing[field]:
             errors.setdefault(field, []).append(_("Confirm this billing detail."))
+    if billing["billing_vat_number"]:
+        # Stored as the organisation's own: BE and the ten digits.
+        try:
+            billing["billing_vat_number"] = "BE" + enterprise_number_normalise(
+                billing["billing_vat_number"]
+            )
+        except ValidationError as error:
+            errors.setdefault("billing_vat_number", []).extend(error.error_list)
     if not conditions_accepted:
         errors.setdefault("conditions_accepted", []).append(
             _("Accept the conditions of use to submit the order form.")

@@ -296,6 +296,31 @@ class TestOrderFormSubmit:
             "billing_city": ["Confirm this billing detail."]
         }
 
+    def test_it_refuses_an_invalid_vat_number_for_the_invoice(self, admin_a, cell):
+        order_form = factories.issued_order_form(admin=admin_a, cell=cell)
+        billing = billing_details(
+            admin_a.organisation, billing_vat_number="BE0207451228"
+        )
+
+        with nothing_written(), pytest.raises(ValidationError) as raised:
+            submit(order_form, admin_a, billing=billing)
+
+        [message] = raised.value.message_dict["billing_vat_number"]
+        assert "BE0207451228" in message
+
+    def test_it_stores_the_vat_number_for_the_invoice_as_ten_digits(
+        self, admin_a, cell
+    ):
+        order_form = factories.issued_order_form(admin=admin_a, cell=cell)
+        billing = billing_details(
+            admin_a.organisation, billing_vat_number="0207.451.227"
+        )
+
+        submit(order_form, admin_a, billing=billing)
+
+        order_form.refresh_from_db()
+        assert order_form.billing_vat_number == "BE0207451227"
+
     def test_it_needs_the_conditions_accepted(self, admin_a, cell):
         order_form = factories.issued_order_form(admin=admin_a, cell=cell)
 
