@@ -10,9 +10,11 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils import translation
 from stdnum.be import ogm_vcs
 
 from audit.models import AuditEntry
+from invoicing import services as invoicing_services
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import invoice_issue, periods_to_invoice
 from notifications.models import OutgoingEmail
@@ -661,6 +663,27 @@ class TestInvoiceIssue:
             "Stad Gent",
             "0207451227",
         )
+
+    def test_it_describes_the_lines_in_the_customers_language(
+        self, monkeypatch, admin_b, cell, tcd
+    ):
+        factories.created_accounts(admin=admin_b, cell=cell, quantity=1)
+        # No catalogue is needed to see in which language a line is written.
+        monkeypatch.setattr(
+            invoicing_services,
+            "_",
+            lambda message: f"[{translation.get_language()}] {message}",
+        )
+
+        with translation.override("en"):
+            invoice = invoice_issue(
+                organisation=admin_b.organisation,
+                period_ids=[period.pk for period in periods_to_invoice()],
+                issued_by=tcd,
+            )
+
+        [line] = invoice.lines.all()
+        assert line.description.startswith("[fr] ICMS access ")
 
 
 class TestEmails:
