@@ -92,6 +92,20 @@ class TestOrganisation:
         assert raised.value.error_dict["enterprise_number"][0].code == "unique"
         assert Organisation.objects.filter(enterprise_number="0207451227").count() == 1
 
+    def test_it_registers_a_number_once_however_it_is_written(self, ibz):
+        first = _organisation(ibz, enterprise_number="0403.170.701")
+        first.full_clean()
+        first.save()
+        second = _organisation(
+            ibz, legal_name="Brandweer Zone Oost", enterprise_number="BE0403170701"
+        )
+
+        with pytest.raises(ValidationError) as raised:
+            second.full_clean()
+
+        assert raised.value.error_dict["enterprise_number"][0].code == "unique"
+        assert Organisation.objects.count() == 1
+
     def test_it_refuses_the_dotted_spelling_of_a_registered_number(
         self, organisation_a
     ):
