@@ -211,6 +211,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.inbound_email_review",
         "schedule": crontab(minute=20),
     },
+    # Invoice runs whose worker stopped half-way.
+    "invoice-runs-resume": {
+        "task": "invoicing.tasks.invoice_runs_resume",
+        "schedule": crontab(minute="5,35"),
+    },
     # Emails whose first attempt failed (mail server or broker down).
     "outgoing-email-flush": {
         "task": "notifications.tasks.outgoing_email_flush",
