@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import tcd_views, views
 
 app_name = "invoicing"
 urlpatterns = [
@@ -9,4 +9,15 @@ urlpatterns = [
     path("invoices/<int:pk>/pdf/", views.invoice_download, name="invoice_download"),
     path("tcd/invoicing/", views.invoicing_queue, name="queue"),
     path("tcd/invoicing/issue/", views.invoice_issue, name="issue"),
+    path("tcd/runs/", tcd_views.run_list, name="run_list"),
+    path("tcd/runs/<int:pk>/", tcd_views.run_detail, name="run_detail"),
+    path("tcd/prices/", tcd_views.price_list, name="price_list"),
+    path(
+        "tcd/base-packages/", tcd_views.base_package_ledger, name="base_package_ledger"
+    ),
+    path(
+        "invoices/<int:pk>/credit-note/",
+        tcd_views.credit_note_new,
+        name="credit_note_new",
+    ),
 ]
