@@ -11,7 +11,14 @@ from . import services
     max_retries=10,
 )
 def outgoing_email_send(self, email_pk):
-    services.outgoing_email_send(email_pk=email_pk)
+    try:
+        services.outgoing_email_send(email_pk=email_pk)
+    except Exception:
+        if self.request.is_eager:
+            # Run in the web process (no broker): retrying here would hold the
+            # request. The row stays pending and the periodic flush sends it.
+            return
+        raise
 
 
 @shared_task
