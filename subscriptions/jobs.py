@@ -105,7 +105,7 @@ class EndCancelledSubscriptions(Job):
             cancellation = _standing_cancellation(subscription)
             items.append(
                 Item(
-                    _("%(username)s stops after %(date)s")
+                    _("end %(username)s, cancelled to stop after %(date)s")
                     % {
                         "username": subscription.account.username,
                         "date": cancellation.stop_date.isoformat(),
@@ -178,7 +178,7 @@ class RenewSubscriptions(Job):
                     break
                 items.append(
                     Item(
-                        _("%(username)s renews for %(start)s – %(end)s")
+                        _("renew %(username)s for %(start)s – %(end)s")
                         % {
                             "username": subscription.account.username,
                             "start": period.start.isoformat(),

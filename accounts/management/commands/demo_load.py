@@ -72,6 +72,13 @@ PEOPLE = {
         "Ville de Liège",
         Language.FRENCH,
     ),
+    "admin.antwerpen@example.be": (
+        "Koen",
+        "Wouters",
+        Role.ORGANISATION_ADMIN,
+        "Hulpverleningszone Antwerpen",
+        Language.DUTCH,
+    ),
     "cell@ibz.example.be": ("Pieter", "Maes", Role.ICMS_CELL, None, Language.DUTCH),
     "tcd@tcd.example.com": ("Sophie", "Lambert", Role.TCD, None, Language.ENGLISH),
 }
@@ -152,12 +159,37 @@ class Command(BaseCommand):
         for number, (first, last) in enumerate(
             [("Jan", "Peeters"), ("Lotte", "Janssens")]
         ):
-            self._base_account(
+            activation = date(2025, 2, 1) + timedelta(days=number)
+            self._account(
                 gent,
                 f"gent.{first.lower()}.{last.lower()}",
                 first,
                 last,
-                date(2025, 2, 1) + timedelta(days=number),
+                activation,
+                is_base_package=True,
+                periods_until=timezone.localdate(),
+            )
+
+        # Additional accesses of Hulpverleningszone Antwerpen that have run for
+        # most of a year, so the lifecycle shows at once: one renewal is
+        # overdue (the job catches it up), one is due in a week, one is past
+        # its last day to cancel, one is still in time and due a reminder.
+        today = timezone.localdate()
+        for username, first, last, days_ago in [
+            ("hza.ruben.jacobs", "Ruben", "Jacobs", 378),
+            ("hza.sarah.mertens", "Sarah", "Mertens", 358),
+            ("hza.tom.willems", "Tom", "Willems", 320),
+            ("hza.nele.goossens", "Nele", "Goossens", 300),
+        ]:
+            activation = today - timedelta(days=days_ago)
+            self._account(
+                antwerpen,
+                username,
+                first,
+                last,
+                activation,
+                is_base_package=False,
+                periods_until=activation,
             )
 
         # A request waiting in the cell's queue, one refused, one with its
@@ -188,7 +220,17 @@ class Command(BaseCommand):
         )
         orders.access_request_issue_order_form(access_request=waiting, decided_by=cell)
 
-    def _base_account(self, organisation, username, first, last, activation):
+    def _account(
+        self,
+        organisation,
+        username,
+        first,
+        last,
+        activation,
+        is_base_package,
+        periods_until,
+    ):
+        """An account from before the portal, with its periods up to a day."""
         account = IcmsAccount.objects.create(
             organisation=organisation,
             username=username,
@@ -196,12 +238,12 @@ class Command(BaseCommand):
             holder_last_name=last,
             holder_email=f"{first.lower()}.{last.lower()}@example.be",
             holder_function="Noodplanning",
-            is_base_package=True,
+            is_base_package=is_base_package,
         )
         subscription = Subscription.objects.create(
             account=account, activation_date=activation
         )
-        for period in periods.periods_started_by(activation, timezone.localdate()):
+        for period in periods.periods_started_by(activation, periods_until):
             SubscriptionPeriod.objects.create(
                 subscription=subscription,
                 index=period.index,
