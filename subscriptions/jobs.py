@@ -369,12 +369,15 @@ class SendRenewalSummary(Job):
             return False
         rows = []
         for subscription in _active_subscriptions().filter(activation_date__lte=as_of):
-            if _standing_cancellation(subscription) is not None:
-                continue
             renewal = periods.period(
                 subscription.activation_date,
                 periods.period_on(subscription.activation_date, as_of).index + 1,
             ).start
+            # A late cancellation stops the access only after the next period,
+            # so it still renews once.
+            cancellation = _standing_cancellation(subscription)
+            if cancellation is not None and cancellation.stop_date < renewal:
+                continue
             if renewal <= as_of + self.horizon:
                 rows.append({"account": subscription.account, "renewal": renewal})
         rows.sort(key=lambda row: (row["renewal"], row["account"].username))
