@@ -187,6 +187,7 @@ CELERY_TASK_IGNORE_RESULT = True
 # Celery beat runs in Europe/Brussels, every job outside 02:00-03:00, the hour
 # that a change of daylight saving time skips or repeats. Run exactly one beat
 # process; workers can be many.
+EVERY_HOUR_BUT_THE_DAYLIGHT_SAVING_HOUR = "0-1,3-23"
 CELERY_BEAT_SCHEDULE = {
     "end-cancelled-subscriptions": {
         "task": "subscriptions.tasks.job_run",
@@ -209,17 +210,21 @@ CELERY_BEAT_SCHEDULE = {
     },
     "review-inbound-email": {
         "task": "subscriptions.tasks.inbound_email_review",
-        "schedule": crontab(minute=20),
+        "schedule": crontab(minute=20, hour=EVERY_HOUR_BUT_THE_DAYLIGHT_SAVING_HOUR),
     },
     # Invoice runs whose worker stopped half-way.
     "invoice-runs-resume": {
         "task": "invoicing.tasks.invoice_runs_resume",
-        "schedule": crontab(minute="5,35"),
+        "schedule": crontab(
+            minute="5,35", hour=EVERY_HOUR_BUT_THE_DAYLIGHT_SAVING_HOUR
+        ),
     },
     # Emails whose first attempt failed (mail server or broker down).
     "outgoing-email-flush": {
         "task": "notifications.tasks.outgoing_email_flush",
-        "schedule": crontab(minute="*/10"),
+        "schedule": crontab(
+            minute="*/10", hour=EVERY_HOUR_BUT_THE_DAYLIGHT_SAVING_HOUR
+        ),
     },
 }
 
