@@ -381,7 +381,11 @@ def test_it_shows_the_organisation_why_its_request_was_refused(client, admin_a, 
 
 
 def test_it_shows_who_did_each_step(client, admin_a, cell):
-    access_request = factories.created_accounts(admin=admin_a, cell=cell, quantity=2)
+    # A summary is written in the language active when the step is taken.
+    with translation.override("en"):
+        access_request = factories.created_accounts(
+            admin=admin_a, cell=cell, quantity=2
+        )
     order_form = access_request.order_form
     client.force_login(admin_a)
 
@@ -394,18 +398,20 @@ def test_it_shows_who_did_each_step(client, admin_a, cell):
         for step in page(response).xpath('//ol[@class="timeline"]/li')
     ]
     organisation = admin_a.organisation
+    with translation.override("en"):
+        today = date_format(timezone.localdate())
     assert steps == [
         ("Asked for 2 additional accesses.", "An Peeters"),
         (f"Order form {order_form.reference} issued for 2 accesses.", "Sofie Maes"),
         (f"Order form {order_form.reference} completed with 2 people.", "An Peeters"),
         (
             f"ICMS account {organisation.pk}.jan.janssens1 for Jan Janssens 1, "
-            f"active from {date_format(timezone.localdate())}.",
+            f"active from {today}.",
             "Sofie Maes",
         ),
         (
             f"ICMS account {organisation.pk}.jan.janssens2 for Jan Janssens 2, "
-            f"active from {date_format(timezone.localdate())}.",
+            f"active from {today}.",
             "Sofie Maes",
         ),
         ("All 2 accounts created.", "Sofie Maes"),
