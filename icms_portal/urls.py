@@ -1,8 +1,8 @@
-from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from subscriptions.receivers import PostmarkInboundWebhook
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -14,7 +14,7 @@ urlpatterns = [
     # The mail provider posts the messages of TCD's admin mailbox here.
     path(
         "anymail/postmark/inbound/",
-        PostmarkInboundWebhookView.as_view(),
+        PostmarkInboundWebhook.as_view(),
         name="postmark_inbound_webhook",
     ),
     path("django-admin/", admin.site.urls),

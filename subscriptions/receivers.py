@@ -1,8 +1,11 @@
 """The mail provider's inbound webhook, as anymail delivers it."""
 
+import hashlib
+import json
 import logging
 
-from anymail.signals import inbound
+from anymail.signals import AnymailInboundEvent, EventType, inbound
+from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -33,3 +36,40 @@ def inbound_cancellation_received(sender, event, esp_name, **kwargs):
         )
         return
     inbound_email_receive(message)
+
+
+class PostmarkInboundWebhook(PostmarkInboundWebhookView):
+    """Postmark's inbound webhook, keeping the payloads anymail cannot read.
+
+    Anymail refuses a payload that is not JSON, or whose sender address it
+    cannot parse, before any receiver sees it: the webhook would answer 500
+    until Postmark gives up, and the message would be lost. Here such a payload
+    reaches the receiver without a message, which keeps it for review.
+    """
+
+    def parse_events(self, request):
+        try:
+            return super().parse_events(request)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            logger.warning("Inbound webhook payload not understood", exc_info=True)
+        body = request.body.decode("utf-8", errors="replace")
+        try:
+            esp_event = json.loads(body)
+        except ValueError:
+            esp_event = None
+        if not isinstance(esp_event, dict):
+            esp_event = {"RawBody": body[:20000]}
+        # Postmark posts the same message again with the same body, so the
+        # digest stores a retried delivery once.
+        event_id = esp_event.get("MessageID") or (
+            "sha256:" + hashlib.sha256(request.body).hexdigest()
+        )
+        return [
+            AnymailInboundEvent(
+                event_type=EventType.INBOUND,
+                timestamp=None,
+                event_id=str(event_id),
+                esp_event=esp_event,
+                message=None,
+            )
+        ]
