@@ -250,7 +250,10 @@ def invoice_issue(*, organisation, period_ids, issued_by, client_address=None):
         to=[invoice.customer_email],
         language=invoice.customer_language,
         context={"invoice": invoice, "organisation": organisation},
-        attachments=[{"kind": "invoice_pdf", "id": invoice.pk}],
+        attachments=[
+            {"kind": "invoice_pdf", "id": invoice.pk},
+            {"kind": "invoice_ubl", "id": invoice.pk},
+        ],
     )
     return invoice
 
@@ -367,6 +370,9 @@ def credit_note_issue(
         to=[credit_note.customer_email],
         language=credit_note.customer_language,
         context={"invoice": credit_note, "organisation": invoice.organisation},
-        attachments=[{"kind": "invoice_pdf", "id": credit_note.pk}],
+        attachments=[
+            {"kind": "invoice_pdf", "id": credit_note.pk},
+            {"kind": "invoice_ubl", "id": credit_note.pk},
+        ],
     )
     return credit_note

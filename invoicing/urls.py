@@ -7,6 +7,11 @@ urlpatterns = [
     path("invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/pdf/", views.invoice_download, name="invoice_download"),
+    path(
+        "invoices/<int:pk>/ubl/",
+        views.invoice_ubl_download,
+        name="invoice_ubl_download",
+    ),
     path("tcd/invoicing/", views.invoicing_queue, name="queue"),
     path("tcd/invoicing/issue/", views.invoice_issue, name="issue"),
     path("tcd/runs/", tcd_views.run_list, name="run_list"),

@@ -10,6 +10,7 @@ from accounts.permissions import client_address, role_required, tcd_required
 
 from . import selectors, services
 from .documents import invoice_pdf_ensure
+from .ubl import UblError, invoice_ubl_ensure
 
 invoice_reader_required = role_required(Role.ORGANISATION_ADMIN, Role.TCD)
 
@@ -47,6 +48,25 @@ def invoice_download(request, pk):
         as_attachment=True,
         filename=f"{invoice.number}.pdf",
         content_type="application/pdf",
+    )
+
+
+@invoice_reader_required
+def invoice_ubl_download(request, pk):
+    invoice = get_object_or_404(selectors.invoices_visible_to(request.user), pk=pk)
+    try:
+        invoice_ubl_ensure(invoice)
+    except UblError as error:
+        messages.error(
+            request, _("The e-invoice cannot be made: %(reason)s") % {"reason": error}
+        )
+        return redirect("invoicing:invoice_detail", pk=invoice.pk)
+    invoice.refresh_from_db(fields=["ubl"])
+    return FileResponse(
+        invoice.ubl.open("rb"),
+        as_attachment=True,
+        filename=f"{invoice.number}.xml",
+        content_type="application/xml",
     )
 
 

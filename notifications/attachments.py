@@ -10,6 +10,7 @@ from django.utils.module_loading import import_string
 PRODUCERS = {
     "order_form_pdf": "orders.documents.order_form_attachment",
     "invoice_pdf": "invoicing.documents.invoice_attachment",
+    "invoice_ubl": "invoicing.ubl.invoice_ubl_attachment",
 }
 
 

@@ -23,11 +23,13 @@ def access_calendar(account, today=None):
     standing = next(
         (c for c in subscription.cancellations.all() if c.withdrawn_at is None), None
     )
+    next_start = periods.period(subscription.activation_date, current.index + 1).start
+    # A late cancellation stops the access after the next period: it renews
+    # once more first.
+    renews = standing is None or standing.stop_date >= next_start
     return {
         "current_period": current,
-        "next_renewal": None
-        if standing
-        else periods.period(subscription.activation_date, current.index + 1).start,
+        "next_renewal": next_start if renews else None,
         "last_day_to_cancel": current.last_day_to_cancel,
         "cancellation": standing,
         "not_started": today < subscription.activation_date,

@@ -121,6 +121,9 @@ OBJECT_PAGES = {
     "invoicing:invoice_download": {
         INVOICE:                    (LOGIN, 200,    404,    403,    200),
     },
+    "invoicing:invoice_ubl_download": {
+        INVOICE:                    (LOGIN, 200,    404,    403,    200),
+    },
     "subscriptions:access_detail": {
         ACTIVE:                     (LOGIN, 200,    404,    200,    200),
         CANCELLED:                  (LOGIN, 200,    404,    200,    200),
@@ -156,6 +159,9 @@ POSTS = {
     "invoicing:issue":                       (LOGIN, 403,  403,  403,  DONE),
 }
 # fmt: on
+
+# What a download serves, when it is not a PDF.
+DOWNLOADS = {"invoicing:invoice_ubl_download": ("application/xml", b"<?xml")}
 
 
 def _project_urls(patterns=None, prefix="", namespace=""):
@@ -318,8 +324,9 @@ def test_it_answers_each_visitor_of_an_object_of_a(
     assert_answer(response, answer, url)
     assert_denial_recorded(user, answer, url, "GET")
     if answer == 200 and view_name.endswith("_download"):
-        assert response["Content-Type"] == "application/pdf"
-        assert response.getvalue().startswith(b"%PDF")
+        content_type, start = DOWNLOADS.get(view_name, ("application/pdf", b"%PDF"))
+        assert response["Content-Type"] == content_type
+        assert response.getvalue().startswith(start)
         response.close()
 
 

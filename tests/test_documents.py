@@ -492,7 +492,10 @@ def test_it_tells_the_customer_how_to_pay_the_invoice(admin_hainaut, cell, tcd):
     assert invoice.number in email.subject
     assert invoice.structured_communication_display in email.body_text
     assert contains(email.body_text, "€ 290,40")
-    assert email.attachments == [{"kind": "invoice_pdf", "id": invoice.pk}]
+    assert email.attachments == [
+        {"kind": "invoice_pdf", "id": invoice.pk},
+        {"kind": "invoice_ubl", "id": invoice.pk},
+    ]
 
 
 @pytest.mark.django_db
