@@ -1,14 +1,18 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views import defaults
 
 from audit.services import audit_record
+from icms_portal.forms import form_add_service_error
 
-from .forms import EmailAuthenticationForm, ProfileForm
+from .forms import EmailAuthenticationForm, InvitationForm, ProfileForm
+from .invitations import portal_user_invite
 from .models import Role
-from .permissions import client_address
+from .permissions import client_address, role_required
 
 HOME_BY_ROLE = {
     Role.ORGANISATION_ADMIN: "orders:request_list",
@@ -48,6 +52,32 @@ class LoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
 
+@role_required(*Role.values)
+def invite(request):
+    """Invite a colleague: they get a one-time link to choose their password."""
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            # Everyone invites colleagues of their own role (and organisation).
+            user = portal_user_invite(
+                invited_by=request.user,
+                role=request.user.role,
+                organisation=request.user.organisation,
+                client_address=client_address(request),
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form_add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(email)s is invited and will choose a password through the link.")
+                % {"email": user.email},
+            )
+            return redirect("accounts:invite")
+    return render(request, "accounts/invite.html", {"form": form})
+
+
 @login_required
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
@@ -56,3 +86,32 @@ def profile(request):
         messages.success(request, _("Your profile is saved."))
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+def page_not_found(request, exception):
+    """The 404 page. A logged-in person reaching an object that is not theirs
+    sees the same page as for one that does not exist, and the attempt is kept
+    in the audit log."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        audit_record(
+            action="permission.not_found",
+            actor=user,
+            organisation=user.organisation,
+            summary=request.path[:300],
+            client_address=client_address(request),
+            data={"method": request.method, "path": request.path[:500]},
+        )
+    return defaults.page_not_found(request, exception)
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            audit_record(
+                action="logout",
+                actor=request.user,
+                organisation=request.user.organisation,
+                client_address=client_address(request),
+            )
+        return super().post(request, *args, **kwargs)

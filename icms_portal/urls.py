@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts import views as account_views
 from subscriptions.receivers import PostmarkInboundWebhook
+
+handler404 = "accounts.views.page_not_found"
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -16,6 +19,12 @@ urlpatterns = [
         "anymail/postmark/inbound/",
         PostmarkInboundWebhook.as_view(),
         name="postmark_inbound_webhook",
+    ),
+    path("", include("audit.urls")),
+    # The Django admin logs in through the portal's own login and second factor.
+    path(
+        "django-admin/login/",
+        RedirectView.as_view(pattern_name="accounts:login", query_string=True),
     ),
     path("django-admin/", admin.site.urls),
 ]

@@ -26,6 +26,7 @@ class OutgoingEmail(models.Model):
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
     attachments = models.JSONField(default=list, blank=True)
+    sensitive = models.BooleanField(default=False)
     status = models.CharField(
         max_length=10,
         choices=OutgoingEmailStatus.choices,

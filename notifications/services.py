@@ -16,13 +16,19 @@ logger = logging.getLogger(__name__)
 # A row claimed this long ago and still not sent belongs to a worker that died.
 CLAIM_EXPIRY = timedelta(minutes=10)
 
+WIPED = "(removed after sending: it held a one-time link)\n"
 
-def email_queue(*, key, template, to, language, context, attachments=()):
+
+def email_queue(
+    *, key, template, to, language, context, attachments=(), sensitive=False
+):
     """Write an email to the outbox and send it once the transaction commits.
 
     ``template`` names a folder under ``templates/emails/`` holding
     ``subject.txt``, ``body.txt`` and ``body.html``; all three render in
-    ``language``. Queuing the same ``key`` twice returns the first email.
+    ``language``. Queuing the same ``key`` twice returns the first email. A
+    ``sensitive`` email (one holding a one-time link) has its body wiped from
+    the outbox once it is sent.
     """
     existing = OutgoingEmail.objects.filter(key=key).first()
     if existing is not None:
@@ -48,6 +54,7 @@ def email_queue(*, key, template, to, language, context, attachments=()):
                 body_text=body_text.strip() + "\n",
                 body_html=body_html,
                 attachments=list(attachments),
+                sensitive=sensitive,
             )
     except IntegrityError:
         return OutgoingEmail.objects.get(key=key)
@@ -109,11 +116,13 @@ def outgoing_email_send(*, email_pk):
         )
         logger.warning("Outgoing email %s failed: %s", email_pk, type(error).__name__)
         raise
+    wiped = {"body_text": WIPED, "body_html": ""} if email.sensitive else {}
     OutgoingEmail.objects.filter(pk=email_pk).update(
         status=OutgoingEmailStatus.SENT,
         attempts=email.attempts + 1,
         sent_at=timezone.now(),
         last_error="",
+        **wiped,
     )
     logger.info("Outgoing email %s sent (%s)", email_pk, email.template)
     return True

@@ -17,6 +17,9 @@ import ipaddress
 import socket
 
 import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import factories
 
@@ -124,3 +127,25 @@ def tcd(db):
     return factories.TcdFactory(
         email="pieter.claes@tcd.example.com", first_name="Pieter", last_name="Claes"
     )
+
+
+# Client.force_login as Django has it: a login that has not yet confirmed its
+# second factor, for the tests of the second factor itself.
+force_login_without_second_factor = Client.force_login
+
+
+@pytest.fixture(autouse=True)
+def _force_login_confirms_the_second_factor(monkeypatch):
+    """``client.force_login(user)`` skips the password; here it skips the
+    second factor too, as if the person had typed a valid code."""
+
+    def force_login(self, user, backend=None):
+        force_login_without_second_factor(self, user, backend)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="authenticator")
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)

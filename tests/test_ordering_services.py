@@ -766,7 +766,7 @@ class TestEmails:
         assert (email.to, email.language) == ([admin_a.email], "nl")
         assert mail.outbox[-1].to == [admin_a.email]
 
-    def test_it_sends_the_invoice_to_the_billing_address_with_its_pdf(
+    def test_it_sends_the_invoice_to_the_billing_address_with_its_documents(
         self, admin_a, cell, tcd, django_capture_on_commit_callbacks
     ):
         factories.created_accounts(admin=admin_a, cell=cell)
@@ -781,9 +781,11 @@ class TestEmails:
         email = OutgoingEmail.objects.get(template="invoice_issued")
         assert (email.to, email.language) == (["facturen@stad.gent.example.be"], "nl")
         message = mail.outbox[-1]
-        [(filename, content, mimetype)] = message.attachments
-        assert (filename, mimetype) == (f"{invoice.number}.pdf", "application/pdf")
-        assert content.startswith(b"%PDF")
+        [pdf, ubl] = message.attachments
+        assert (pdf[0], pdf[2]) == (f"{invoice.number}.pdf", "application/pdf")
+        assert pdf[1].startswith(b"%PDF")
+        assert (ubl[0], ubl[2]) == (f"{invoice.number}.xml", "application/xml")
+        assert ubl[1].startswith(b"<?xml")
 
     def test_it_sends_nothing_before_the_transaction_commits(self, admin_a):
         factories.submitted_access_request(admin=admin_a)

@@ -33,6 +33,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "anymail",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
     "accounts",
     "audit",
     "notifications",
@@ -48,9 +53,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SessionLimitsMiddleware",
+    "accounts.middleware.SecondFactorRequiredMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "icms_portal.urls"
@@ -83,7 +94,12 @@ AUTH_USER_MODEL = "accounts.User"
 # Email addresses are unique without regard to case, by a constraint on
 # Lower(email) that this check does not see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
-AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out account or address is refused before its
+    # password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.EmailBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -118,12 +134,58 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Sessions end after 30 minutes without a request, and 12 hours after the
+# login whatever happens (SessionLimitsMiddleware).
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
+# How long a password re-entry counts for the sensitive changes that ask one.
+REAUTHENTICATION_SECONDS = 5 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# A strict Content-Security-Policy: the pages use no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
+
+# Every portal user confirms their login with a second factor: an
+# authenticator app (TOTP) or one of their recovery codes.
+SECOND_FACTOR_REQUIRED = env.bool("SECOND_FACTOR_REQUIRED", default=True)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="ICMS access portal")
+RECOVERY_CODES = 10
+
+# Brute force: after AXES_FAILURE_LIMIT failed logins on one account, or from
+# one client address, further attempts are refused for AXES_COOLOFF_TIME;
+# staff can unlock earlier (Django admin, or manage.py axes_reset_username).
+# The client address is the one accounts.permissions.client_address derives
+# from TRUSTED_PROXY_COUNT, never a raw X-Forwarded-For.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "accounts.permissions.client_address"
+AXES_USERNAME_CALLABLE = "accounts.permissions.login_username"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# How many proxies the portal runs behind, each appending to X-Forwarded-For.
+# 0: the client address is REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # Email. Without EMAIL_BACKEND every message is written as a file under
 # var/mail, so a demo needs no mail server. In production set an anymail
@@ -208,6 +270,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=45, day_of_week="mon"),
         "args": ["send-renewal-summary"],
     },
+    "send-personal-data-review-reminders": {
+        "task": "subscriptions.tasks.job_run",
+        "schedule": crontab(hour=8, minute=0),
+        "args": ["send-personal-data-review-reminders"],
+    },
+    "escalate-overdue-personal-data-reviews": {
+        "task": "subscriptions.tasks.job_run",
+        "schedule": crontab(hour=8, minute=15),
+        "args": ["escalate-overdue-personal-data-reviews"],
+    },
     "review-inbound-email": {
         "task": "subscriptions.tasks.inbound_email_review",
         "schedule": crontab(minute=20, hour=EVERY_HOUR_BUT_THE_DAYLIGHT_SAVING_HOUR),
@@ -240,7 +312,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "celery": {"level": "WARNING"},
-        "kombu": {"level": "WARNING"},
+        "kombu": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
     },
 }

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Configuration, Language, Organisation, Role, User
 from invoicing.models import ContractingAuthority, FrameworkAgreement, PriceAmendment
@@ -147,12 +148,17 @@ class Command(BaseCommand):
                 language=language,
                 function="Noodplanning" if role == Role.ORGANISATION_ADMIN else "",
             )
-        User.objects.create_superuser(
+        superuser = User.objects.create_superuser(
             "superuser@tcd.example.com",
             DEMO_PASSWORD,
             first_name="Portal",
             last_name="Operator",
         )
+        # Every login confirms a second factor. The demo users have an
+        # authenticator linked already; `manage.py demo_code EMAIL` shows its
+        # current code.
+        for user in [*users.values(), superuser]:
+            TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
 
         # Base-package accounts already in use: free, never invoiced.
         gent = organisations["Stad Gent"]
@@ -254,6 +260,10 @@ class Command(BaseCommand):
     def _print_logins(self):
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for each: {DEMO_PASSWORD})")
+        self.stdout.write(
+            "Second factor: `.venv/bin/python manage.py demo_code EMAIL` prints the "
+            "code to type."
+        )
         for email, (first, last, role, organisation, _language) in PEOPLE.items():
             where = organisation or role.label
             self.stdout.write(f"  {email:<28} {role.label:<20} {first} {last}, {where}")
