@@ -261,3 +261,87 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_tcd(self):
         return self.role == Role.TCD
+
+
+class SuspiciousReportStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    INVESTIGATING = "investigating", _("Being investigated")
+    CLOSED = "closed", _("Closed")
+
+
+class SuspiciousReport(models.Model):
+    """A suspicious situation someone reported to the helpdesk."""
+
+    reported_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="suspicious_reports",
+        verbose_name=_("reported by"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="suspicious_reports",
+        verbose_name=_("organisation"),
+        help_text=_("The reporter's organisation, for an organisation admin."),
+    )
+    description = models.TextField(_("what happened"))
+    happened_at = models.DateTimeField(_("when it happened"))
+    icms_account = models.ForeignKey(
+        "subscriptions.IcmsAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="suspicious_reports",
+        verbose_name=_("ICMS account concerned"),
+    )
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=SuspiciousReportStatus.choices,
+        default=SuspiciousReportStatus.RECEIVED,
+        db_index=True,
+    )
+    status_note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("report of a suspicious situation")
+        verbose_name_plural = _("reports of suspicious situations")
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def reference(self):
+        return f"SR-{self.received_at:%Y}-{self.pk:05d}"
+
+
+class SuspiciousReportStatusChange(models.Model):
+    """One change of a report's status, with TCD's note: the report's history."""
+
+    report = models.ForeignKey(
+        SuspiciousReport, on_delete=models.PROTECT, related_name="status_changes"
+    )
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=SuspiciousReportStatus.choices
+    )
+    to_status = models.CharField(
+        _("to"), max_length=20, choices=SuspiciousReportStatus.choices
+    )
+    note = models.TextField(_("note"), blank=True)
+    changed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    changed_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("status change of a report")
+        verbose_name_plural = _("status changes of reports")
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self):
+        return f"{self.report}: {self.from_status} → {self.to_status}"

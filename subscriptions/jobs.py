@@ -24,7 +24,7 @@ from invoicing.services import invoice_issue, periods_to_invoice, price_in_force
 from notifications.models import OutgoingEmail
 from notifications.services import email_queue
 
-from . import periods
+from . import duties, duty_selectors, periods
 from .models import (
     IcmsAccountStatus,
     Subscription,
@@ -391,6 +391,51 @@ class SendRenewalSummary(Job):
         return True
 
 
+class SendPersonalDataReviewReminders(Job):
+    """Remind each organisation's admins of its yearly review of personal data,
+    once per due day, from 30 days before it (see ``duty_selectors``). A run
+    missed in that window is caught up later, even once the day has passed."""
+
+    name = "send-personal-data-review-reminders"
+
+    def plan(self, as_of):
+        return [
+            Item(
+                _("remind %(organisation)s to review personal data by %(date)s")
+                % {"organisation": organisation.legal_name, "date": due_on.isoformat()},
+                key=("review-reminder", organisation.pk, due_on),
+                payload={"organisation": organisation, "due_on": due_on},
+            )
+            for organisation, due_on in duty_selectors.personal_data_reviews_due()
+            if as_of >= duty_selectors.review_reminder_from(due_on)
+        ]
+
+    def apply(self, item, as_of):
+        return duties.personal_data_review_remind(as_of=as_of, **item.payload)
+
+
+class EscalateOverduePersonalDataReviews(Job):
+    """Tell the ICMS cell's mailbox, once per due day, of each organisation
+    whose review of personal data is overdue."""
+
+    name = "escalate-overdue-personal-data-reviews"
+
+    def plan(self, as_of):
+        return [
+            Item(
+                _("tell the ICMS cell of the overdue review of %(organisation)s")
+                % {"organisation": organisation.legal_name},
+                key=("review-overdue", organisation.pk, due_on),
+                payload={"organisation": organisation, "due_on": due_on},
+            )
+            for organisation, due_on in duty_selectors.personal_data_reviews_due()
+            if as_of > due_on
+        ]
+
+    def apply(self, item, as_of):
+        return duties.personal_data_review_escalate(as_of=as_of, **item.payload)
+
+
 JOBS = {
     job.name: job
     for job in (
@@ -399,5 +444,7 @@ JOBS = {
         InvoiceRenewals,
         SendCancellationReminders,
         SendRenewalSummary,
+        SendPersonalDataReviewReminders,
+        EscalateOverduePersonalDataReviews,
     )
 }

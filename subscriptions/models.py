@@ -314,3 +314,272 @@ class InboundEmail(models.Model):
 
     def __str__(self):
         return f"{self.sender_address}: {self.subject}"
+
+
+# The duties the conditions of use put on an organisation: upgrades to
+# administrator, departures of holders, the yearly review of personal data.
+
+
+class UpgradeRequestStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the ICMS cell")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class UpgradeRequest(models.Model):
+    """An organisation admin asks the ICMS cell to raise an ICMS account from
+    user to administrator. The row is also the account's level history."""
+
+    account = models.ForeignKey(
+        IcmsAccount, on_delete=models.PROTECT, related_name="upgrade_requests"
+    )
+    reason = models.TextField(_("why the holder needs the administrator level"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=UpgradeRequestStatus.choices,
+        default=UpgradeRequestStatus.OPEN,
+        db_index=True,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    refusal_reason = models.TextField(_("reason for the refusal"), blank=True)
+
+    class Meta:
+        verbose_name = _("upgrade request")
+        verbose_name_plural = _("upgrade requests")
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(status="open"),
+                name="one_open_upgrade_request_per_account",
+                violation_error_message=_(
+                    "An upgrade of this account is already waiting for the ICMS cell."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="refused") | ~models.Q(refusal_reason=""),
+                name="upgrade_refusal_has_a_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="open", decided_at__isnull=True)
+                | (~models.Q(status="open") & models.Q(decided_at__isnull=False)),
+                name="upgrade_decided_once_decided",
+            ),
+        ]
+
+    def __str__(self):
+        return _("Upgrade of %(account)s to administrator") % {"account": self.account}
+
+
+class DepartureOutcome(models.TextChoices):
+    CANCELLED = "cancelled", _("The access is cancelled")
+    HANDED_OVER = "handed_over", _("The access is handed over to a successor")
+
+
+class HolderDeparture(models.Model):
+    """The holder of an ICMS account left the organisation.
+
+    Keeps the holder who left as they were, and either the cancellation that
+    ends the access or the successor who holds it from then on: the rows of
+    an account are the history of its holders.
+    """
+
+    account = models.ForeignKey(
+        IcmsAccount, on_delete=models.PROTECT, related_name="departures"
+    )
+    left_on = models.DateField(_("left on"))
+    outcome = models.CharField(
+        _("what becomes of the access"),
+        max_length=20,
+        choices=DepartureOutcome.choices,
+    )
+    holder_first_name = models.CharField(_("first name"), max_length=100)
+    holder_last_name = models.CharField(_("last name"), max_length=100)
+    holder_email = models.EmailField(_("email"))
+    holder_function = models.CharField(_("function"), max_length=100, blank=True)
+    successor_first_name = models.CharField(
+        _("successor's first name"), max_length=100, blank=True
+    )
+    successor_last_name = models.CharField(
+        _("successor's last name"), max_length=100, blank=True
+    )
+    successor_email = models.EmailField(_("successor's email"), blank=True)
+    successor_function = models.CharField(
+        _("successor's function"), max_length=100, blank=True
+    )
+    cancellation = models.ForeignKey(
+        Cancellation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="departures",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("departure of a holder")
+        verbose_name_plural = _("departures of holders")
+        ordering = ["recorded_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(outcome="handed_over")
+                | (
+                    ~models.Q(successor_first_name="")
+                    & ~models.Q(successor_last_name="")
+                    & ~models.Q(successor_email="")
+                ),
+                name="handed_over_names_the_successor",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(outcome="cancelled")
+                | models.Q(cancellation__isnull=False),
+                name="cancelled_departure_has_its_cancellation",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account}: {self.holder_name} left on {self.left_on}"
+
+    @property
+    def holder_name(self):
+        return f"{self.holder_first_name} {self.holder_last_name}"
+
+    @property
+    def successor_name(self):
+        return f"{self.successor_first_name} {self.successor_last_name}".strip()
+
+
+class PasswordChangeStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the ICMS cell")
+    DONE = "done", _("Done")
+
+
+class PasswordChange(models.Model):
+    """The ICMS cell must change the password of an account whose holder left."""
+
+    departure = models.OneToOneField(
+        HolderDeparture, on_delete=models.PROTECT, related_name="password_change"
+    )
+    account = models.ForeignKey(
+        IcmsAccount, on_delete=models.PROTECT, related_name="password_changes"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=PasswordChangeStatus.choices,
+        default=PasswordChangeStatus.PENDING,
+        db_index=True,
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("done by"),
+    )
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("password change")
+        verbose_name_plural = _("password changes")
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="pending", done_at__isnull=True)
+                | models.Q(status="done", done_at__isnull=False),
+                name="password_change_done_once_done",
+            ),
+        ]
+
+    def __str__(self):
+        return _("Password change of %(account)s") % {"account": self.account}
+
+
+class PersonalDataReview(models.Model):
+    """An organisation's yearly review of its active ICMS accounts."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="personal_data_reviews",
+        verbose_name=_("organisation"),
+    )
+    due_on = models.DateField(_("was due on"))
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("review of personal data")
+        verbose_name_plural = _("reviews of personal data")
+        ordering = ["-confirmed_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.organisation}: {self.confirmed_at:%Y-%m-%d}"
+
+
+class PersonalDataReviewLine(models.Model):
+    """One account as the review found it, with the holder as reviewed."""
+
+    review = models.ForeignKey(
+        PersonalDataReview, on_delete=models.PROTECT, related_name="lines"
+    )
+    account = models.ForeignKey(
+        IcmsAccount, on_delete=models.PROTECT, related_name="review_lines"
+    )
+    still_needed = models.BooleanField(_("still needed"))
+    details_correct = models.BooleanField(_("holder's details are right"))
+    note = models.TextField(_("note"), blank=True)
+    holder_first_name = models.CharField(_("first name"), max_length=100)
+    holder_last_name = models.CharField(_("last name"), max_length=100)
+    holder_email = models.EmailField(_("email"))
+    holder_function = models.CharField(_("function"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("reviewed account")
+        verbose_name_plural = _("reviewed accounts")
+        ordering = ["review", "account__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "account"], name="one_review_line_per_account"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(details_correct=True) | ~models.Q(note=""),
+                name="wrong_details_are_explained",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.review}: {self.account}"
+
+    @property
+    def holder_name(self):
+        return f"{self.holder_first_name} {self.holder_last_name}"
