@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditEntry
-from invoicing.models import Invoice
+from invoicing.models import ContractingAuthority, Invoice, InvoiceRun
+from invoicing.runs import invoice_run_draft
 from invoicing.services import invoice_issue, periods_to_invoice
 from orders.models import AccessRequest, AccessRequestStatus, OrderLine
 from subscriptions.inbound import inbound_email_store_unparseable
@@ -43,6 +44,8 @@ class To:
     """A redirect to the named view, with the same pk as the URL asked for."""
 
     view_name: str
+    # False when the POST creates the object it redirects to.
+    same_pk: bool = True
 
 
 LOGIN = "302 to the login page"
@@ -62,6 +65,7 @@ INVOICE = "issued invoice"
 ACTIVE = "active account"
 CANCELLED = "cancelled account"
 CLOSED = "closed account"
+DRAFT_RUN = "draft invoice run"
 
 # fmt: off
 PAGES = {
@@ -80,6 +84,9 @@ PAGES = {
     "invoicing:invoice_list":          (LOGIN, 200,      200,      403,   200),
     "invoicing:queue":                 (LOGIN, 403,      403,      403,   200),
     "invoicing:issue":                 (LOGIN, 403,      403,      403,   405),
+    "invoicing:run_list":              (LOGIN, 403,      403,      403,   200),
+    "invoicing:price_list":            (LOGIN, 403,      403,      403,   200),
+    "invoicing:base_package_ledger":   (LOGIN, 403,      403,      403,   200),
     # The mail provider posts there; nobody opens it.
     "postmark_inbound_webhook":        (405,   405,      405,      405,   405),
 }
@@ -124,6 +131,12 @@ OBJECT_PAGES = {
     "invoicing:invoice_ubl_download": {
         INVOICE:                    (LOGIN, 200,    404,    403,    200),
     },
+    "invoicing:credit_note_new": {
+        INVOICE:                    (LOGIN, 403,    403,    403,    200),
+    },
+    "invoicing:run_detail": {
+        DRAFT_RUN:                  (LOGIN, 403,    403,    403,    200),
+    },
     "subscriptions:access_detail": {
         ACTIVE:                     (LOGIN, 200,    404,    200,    200),
         CANCELLED:                  (LOGIN, 200,    404,    200,    200),
@@ -157,6 +170,10 @@ POSTS = {
     "subscriptions:removals":                (LOGIN, 403,  403,  DONE, 403),
     "subscriptions:inbound_review":          (LOGIN, 403,  403,  403,  DONE),
     "invoicing:issue":                       (LOGIN, 403,  403,  403,  DONE),
+    "invoicing:run_list":                    (LOGIN, 403,  403,  403,  DONE),
+    "invoicing:run_detail (discard)":        (LOGIN, 403,  403,  403,  DONE),
+    "invoicing:price_list":                  (LOGIN, 403,  403,  403,  DONE),
+    "invoicing:credit_note_new":             (LOGIN, 403,  403,  403,  DONE),
 }
 # fmt: on
 
@@ -241,6 +258,8 @@ def object_of_a(admin_a, admin_b, cell, tcd):
                 period_ids=[period.pk for period in periods_to_invoice()],
                 issued_by=tcd,
             )
+        if state == DRAFT_RUN:
+            return invoice_run_draft(as_of=timezone.localdate(), created_by=tcd)
         account = IcmsAccount.objects.filter(organisation=admin_a.organisation)[0]
         if state == CANCELLED:
             subscription_cancel(
@@ -271,7 +290,7 @@ def assert_answer(response, answer, url):
         assert response.status_code == 302
         target = resolve(urlsplit(response["Location"]).path)
         assert target.view_name == answer.view_name
-        asked = resolve(url).kwargs
+        asked = resolve(url).kwargs if answer.same_pk else {}
         shared = asked.keys() & target.kwargs.keys()
         assert {key: target.kwargs[key] for key in shared} == {
             key: asked[key] for key in shared
@@ -352,7 +371,7 @@ def _page_text(response, pk):
     """The page without what differs on every request: the CSRF token, the pk."""
     html = response.content.decode()
     html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
-    return html.replace(str(pk), "<pk>")
+    return html.replace(f"/{pk}/", "/<pk>/")
 
 
 @dataclass
@@ -527,6 +546,48 @@ def _post_invoice_issue(object_of_a, admin_a):
     )
 
 
+def _post_run_draft(object_of_a, admin_a):
+    object_of_a(AccessRequestStatus.ACCOUNTS_CREATED)
+    return Post(
+        url=reverse("invoicing:run_list"),
+        data={"as_of": timezone.localdate().isoformat()},
+        done=To("invoicing:run_detail", same_pk=False),
+        snapshot=lambda client: InvoiceRun.objects.count(),
+    )
+
+
+def _post_run_discard(object_of_a, admin_a):
+    run = object_of_a(DRAFT_RUN)
+    return Post(
+        url=reverse("invoicing:run_detail", kwargs={"pk": run.pk}),
+        data={"action": "discard"},
+        done=To("invoicing:run_detail"),
+        snapshot=lambda client: InvoiceRun.objects.get(pk=run.pk).status,
+    )
+
+
+def _post_price(object_of_a, admin_a):
+    return Post(
+        url=reverse("invoicing:price_list"),
+        data={"form": "authority", "authority-name": "Provincie Antwerpen"},
+        done=To("invoicing:price_list"),
+        snapshot=lambda client: ContractingAuthority.objects.count(),
+    )
+
+
+def _post_credit_note(object_of_a, admin_a):
+    invoice = object_of_a(INVOICE)
+    return Post(
+        url=reverse("invoicing:credit_note_new", kwargs={"pk": invoice.pk}),
+        data={
+            "reason": "Dubbel aangerekend.",
+            "lines": [str(line.pk) for line in invoice.lines.all()],
+        },
+        done=To("invoicing:invoice_detail", same_pk=False),
+        snapshot=lambda client: Invoice.objects.count(),
+    )
+
+
 POST_BUILDERS = {
     "accounts:login": _post_login,
     "accounts:logout": _post_logout,
@@ -541,6 +602,10 @@ POST_BUILDERS = {
     "subscriptions:removals": _post_removal,
     "subscriptions:inbound_review": _post_inbound_review,
     "invoicing:issue": _post_invoice_issue,
+    "invoicing:run_list": _post_run_draft,
+    "invoicing:run_detail (discard)": _post_run_discard,
+    "invoicing:price_list": _post_price,
+    "invoicing:credit_note_new": _post_credit_note,
 }
 
 
