@@ -43,6 +43,8 @@ class ReauthenticationForm(forms.Form):
             != user
         ):
             self.add_error("password", _("This is not your password."))
+            # The code stays unused: a slip of the password costs no code.
+            return cleaned
         token = cleaned.get("token")
         if token and second_factor_match(user=user, token=token) is None:
             self.add_error("token", _("This code is not valid; wait for the next one."))
