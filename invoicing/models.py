@@ -111,6 +111,15 @@ class PaymentStatus(models.TextChoices):
     PAID = "paid", _("Paid")
 
 
+class PaymentState(models.TextChoices):
+    """What the pages and exports show of an invoice's payment. Computed, never
+    stored: an open invoice becomes overdue at midnight with nothing written."""
+
+    OPEN = "open", _("Open")
+    PAID = "paid", _("Paid")
+    OVERDUE = "overdue", _("Overdue")
+
+
 class Invoice(models.Model):
     """An issued invoice or credit note. Never changed, never deleted.
 
@@ -224,6 +233,24 @@ class Invoice(models.Model):
     @property
     def is_credit_note(self):
         return self.kind == InvoiceKind.CREDIT_NOTE
+
+    @property
+    def is_overdue(self):
+        """Open after its due date, as a Brussels date."""
+        return (
+            self.kind == InvoiceKind.INVOICE
+            and self.payment_status == PaymentStatus.OPEN
+            and self.due_date < timezone.localdate()
+        )
+
+    @property
+    def payment_state(self):
+        """Open, paid or overdue; None for a credit note, which is not paid."""
+        if self.kind != InvoiceKind.INVOICE:
+            return None
+        if self.payment_status == PaymentStatus.PAID:
+            return PaymentState.PAID
+        return PaymentState.OVERDUE if self.is_overdue else PaymentState.OPEN
 
     def vat_breakdown(self):
         """Taxable amount and VAT per rate, as printed and as in the e-invoice."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import tcd_views, views
+from . import payment_urls, tcd_views, views
 
 app_name = "invoicing"
 urlpatterns = [
@@ -26,3 +26,4 @@ urlpatterns = [
         name="credit_note_new",
     ),
 ]
+urlpatterns += payment_urls.urlpatterns

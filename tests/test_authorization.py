@@ -11,12 +11,20 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditEntry
-from invoicing.models import ContractingAuthority, Invoice, InvoiceRun
+from invoicing.models import (
+    BankImportLine,
+    ContractingAuthority,
+    Invoice,
+    InvoiceRun,
+    Payment,
+)
+from invoicing.payments import bank_import_upload
 from invoicing.runs import invoice_run_draft
 from invoicing.services import invoice_issue, periods_to_invoice
 from orders.models import AccessRequest, AccessRequestStatus, OrderLine
@@ -66,6 +74,8 @@ ACTIVE = "active account"
 CANCELLED = "cancelled account"
 CLOSED = "closed account"
 DRAFT_RUN = "draft invoice run"
+BANK_IMPORT = "bank statement with a credit to settle"
+STATEMENT = b"date;amount;communication\r\n2026-01-05;50,00;Voorschot\r\n"
 
 # fmt: off
 PAGES = {
@@ -87,6 +97,8 @@ PAGES = {
     "invoicing:run_list":              (LOGIN, 403,      403,      403,   200),
     "invoicing:price_list":            (LOGIN, 403,      403,      403,   200),
     "invoicing:base_package_ledger":   (LOGIN, 403,      403,      403,   200),
+    "invoicing:payments":              (LOGIN, 403,      403,      403,   200),
+    "invoicing:bank_import_new":       (LOGIN, 403,      403,      403,   200),
     # The mail provider posts there; nobody opens it.
     "postmark_inbound_webhook":        (405,   405,      405,      405,   405),
 }
@@ -137,6 +149,12 @@ OBJECT_PAGES = {
     "invoicing:run_detail": {
         DRAFT_RUN:                  (LOGIN, 403,    403,    403,    200),
     },
+    "invoicing:payment_new": {
+        INVOICE:                    (LOGIN, 403,    403,    403,    200),
+    },
+    "invoicing:bank_import_detail": {
+        BANK_IMPORT:                (LOGIN, 403,    403,    403,    200),
+    },
     "subscriptions:access_detail": {
         ACTIVE:                     (LOGIN, 200,    404,    200,    200),
         CANCELLED:                  (LOGIN, 200,    404,    200,    200),
@@ -174,6 +192,9 @@ POSTS = {
     "invoicing:run_detail (discard)":        (LOGIN, 403,  403,  403,  DONE),
     "invoicing:price_list":                  (LOGIN, 403,  403,  403,  DONE),
     "invoicing:credit_note_new":             (LOGIN, 403,  403,  403,  DONE),
+    "invoicing:payment_new":                 (LOGIN, 403,  403,  403,  DONE),
+    "invoicing:bank_import_new":             (LOGIN, 403,  403,  403,  DONE),
+    "invoicing:payments":                    (LOGIN, 403,  403,  403,  DONE),
 }
 # fmt: on
 
@@ -260,6 +281,13 @@ def object_of_a(admin_a, admin_b, cell, tcd):
             )
         if state == DRAFT_RUN:
             return invoice_run_draft(as_of=timezone.localdate(), created_by=tcd)
+        if state == BANK_IMPORT:
+            return bank_import_upload(
+                filename="afschrift.csv",
+                content=STATEMENT,
+                format="csv",
+                uploaded_by=tcd,
+            ).bank_import
         account = IcmsAccount.objects.filter(organisation=admin_a.organisation)[0]
         if state == CANCELLED:
             subscription_cancel(
@@ -588,6 +616,38 @@ def _post_credit_note(object_of_a, admin_a):
     )
 
 
+def _post_payment(object_of_a, admin_a):
+    invoice = object_of_a(INVOICE)
+    return Post(
+        url=reverse("invoicing:payment_new", kwargs={"pk": invoice.pk}),
+        data={"amount": "100,00", "received_on": timezone.localdate().isoformat()},
+        done=To("invoicing:invoice_detail"),
+        snapshot=lambda client: Payment.objects.count(),
+    )
+
+
+def _post_bank_import(object_of_a, admin_a):
+    return Post(
+        url=reverse("invoicing:bank_import_new"),
+        data={
+            "statement": SimpleUploadedFile("afschrift.csv", STATEMENT),
+            "format": "csv",
+        },
+        done=To("invoicing:bank_import_detail", same_pk=False),
+        snapshot=lambda client: BankImportLine.objects.count(),
+    )
+
+
+def _post_bank_line(object_of_a, admin_a):
+    line = object_of_a(BANK_IMPORT).lines.get()
+    return Post(
+        url=reverse("invoicing:payments"),
+        data={"line": str(line.pk), f"line-{line.pk}-note": "Niet voor TCD."},
+        done=To("invoicing:payments"),
+        snapshot=lambda client: BankImportLine.objects.get(pk=line.pk).status,
+    )
+
+
 POST_BUILDERS = {
     "accounts:login": _post_login,
     "accounts:logout": _post_logout,
@@ -606,6 +666,9 @@ POST_BUILDERS = {
     "invoicing:run_detail (discard)": _post_run_discard,
     "invoicing:price_list": _post_price,
     "invoicing:credit_note_new": _post_credit_note,
+    "invoicing:payment_new": _post_payment,
+    "invoicing:bank_import_new": _post_bank_import,
+    "invoicing:payments": _post_bank_line,
 }
 
 
