@@ -1,8 +1,8 @@
-"""TCD's pages for payments, in the invoicing namespace."""
+"""TCD's pages for payments and exports, in the invoicing namespace."""
 
 from django.urls import path
 
-from . import payment_views
+from . import export_views, payment_views
 
 urlpatterns = [
     path("tcd/payments/", payment_views.payments, name="payments"),
@@ -16,5 +16,15 @@ urlpatterns = [
         "tcd/payments/invoices/<int:pk>/",
         payment_views.payment_new,
         name="payment_new",
+    ),
+    path(
+        "tcd/exports/invoices.csv",
+        export_views.export_invoices,
+        name="export_invoices",
+    ),
+    path(
+        "tcd/exports/invoice-lines.csv",
+        export_views.export_invoice_lines,
+        name="export_invoice_lines",
     ),
 ]

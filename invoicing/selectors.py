@@ -12,6 +12,7 @@ from .models import (
     BankImportLineStatus,
     Invoice,
     InvoiceKind,
+    InvoiceLine,
     Payment,
 )
 from .money import ZERO
@@ -124,3 +125,24 @@ def bank_lines_unmatched():
 def bank_import_lines(bank_import):
     return bank_import.lines.select_related("invoice", "payment").order_by("position")
 
+
+def invoices_for_export(*, issued_from=None, issued_to=None):
+    """Invoices and credit notes in issue order, with their payments and the
+    number of the invoice a credit note corrects, in one query read in chunks."""
+    queryset = Invoice.objects.select_related("corrects")
+    if issued_from:
+        queryset = queryset.filter(issue_date__gte=issued_from)
+    if issued_to:
+        queryset = queryset.filter(issue_date__lte=issued_to)
+    return with_payment_totals(queryset).order_by("issue_date", "kind", "number")
+
+
+def invoice_lines_for_export(*, issued_from=None, issued_to=None):
+    queryset = InvoiceLine.objects.select_related("invoice", "agreement", "amendment")
+    if issued_from:
+        queryset = queryset.filter(invoice__issue_date__gte=issued_from)
+    if issued_to:
+        queryset = queryset.filter(invoice__issue_date__lte=issued_to)
+    return queryset.order_by(
+        "invoice__issue_date", "invoice__kind", "invoice__number", "position"
+    )

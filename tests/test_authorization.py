@@ -99,6 +99,8 @@ PAGES = {
     "invoicing:base_package_ledger":   (LOGIN, 403,      403,      403,   200),
     "invoicing:payments":              (LOGIN, 403,      403,      403,   200),
     "invoicing:bank_import_new":       (LOGIN, 403,      403,      403,   200),
+    "invoicing:export_invoices":       (LOGIN, 403,      403,      403,   200),
+    "invoicing:export_invoice_lines":  (LOGIN, 403,      403,      403,   200),
     # The mail provider posts there; nobody opens it.
     "postmark_inbound_webhook":        (405,   405,      405,      405,   405),
 }
