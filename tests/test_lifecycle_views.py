@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from subscriptions.models import (
     CancellationChannel,
     ClosureReason,
@@ -65,7 +66,8 @@ def cancel(account, admin, day):
 
 
 def page(client, user, name, account, day=date(2026, 11, 20), method="get", data=None):
-    client.force_login(user)
+    if client.session.get("_auth_user_id") != str(user.pk):
+        client.force_login(user)
     url = reverse(f"subscriptions:{name}", args=[account.pk])
     with on_day(day):
         return getattr(client, method)(url, data or {})
@@ -288,11 +290,16 @@ class TestAnotherOrganisation:
         self, client, access, admin, admin_b, name, method
     ):
         cancel(access, admin, date(2026, 11, 10))
+        client.force_login(admin_b)
 
-        with nothing_written():
+        # Only the attempt is kept, in the audit log.
+        with nothing_written(but=["AuditEntry"]):
             response = page(client, admin_b, name, access, method=method)
 
         assert response.status_code == 404
+        assert AuditEntry.objects.filter(
+            action="permission.not_found", actor=admin_b
+        ).exists()
 
     def test_it_lists_only_the_organisations_own_accesses(
         self, client, access, admin_b
