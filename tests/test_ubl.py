@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import translation
 from lxml import etree
 from stdnum.be import vat as belgian_enterprise_number
 
@@ -156,6 +157,14 @@ def amount(element, path):
 
 def parsed(invoice):
     return etree.fromstring(invoice_ubl_build(invoice))
+
+
+@pytest.fixture
+def client(client):
+    """The test client. A request activates its user's language for the rest of
+    the thread, so the test ends by going back to the default one."""
+    yield client
+    translation.deactivate()
 
 
 @pytest.fixture
