@@ -126,7 +126,9 @@ def _line_description(period, language):
 
 
 @transaction.atomic
-def invoice_issue(*, organisation, period_ids, issued_by, client_address=None):
+def invoice_issue(
+    *, organisation, period_ids, issued_by, as_of=None, client_address=None
+):
     """Step 5: TCD invoices begun periods of one organisation's accesses.
 
     One line per access and period, at the price in force on the period's first
@@ -146,7 +148,8 @@ def invoice_issue(*, organisation, period_ids, issued_by, client_address=None):
         .order_by("start", "pk")
     )
     to_invoice = {
-        period.pk: period for period in periods_to_invoice().filter(pk__in=period_ids)
+        period.pk: period
+        for period in periods_to_invoice(as_of=as_of).filter(pk__in=period_ids)
     }
     if len(locked) != len(period_ids) or set(to_invoice) != set(period_ids):
         raise ValidationError(

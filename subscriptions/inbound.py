@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -53,33 +54,37 @@ class InboundMessage:
     authentication: str = Authentication.NONE
 
 
-def authentication_verdict(headers, spam_detected=False):
-    """Pass only when the provider vouches for the sender's domain.
+def authentication_verdict(headers, spam_detected=False, trusted_authserv_id=None):
+    """Pass only when the mail provider itself vouches for the sender's domain.
 
-    Reads the standard ``Authentication-Results`` (DMARC pass, or SPF and DKIM
-    both pass) and falls back to ``Received-SPF``. A message the provider
-    flagged as spam fails.
+    Anyone can write an ``Authentication-Results`` header into a message, so
+    only the topmost one counts (receiving servers add theirs on top), and only
+    when it carries the provider's own authserv-id (``INBOUND_AUTHSERV_ID``):
+    DMARC pass, or SPF and DKIM both pass. Without it, the topmost
+    ``Received-SPF`` decides. A message the provider flagged as spam fails.
     """
     if spam_detected:
         return Authentication.FAIL
-    results = " ".join(
-        value for name, value in headers if name.lower() == "authentication-results"
-    )
-    results = results.lower()
-    if results:
+    if trusted_authserv_id is None:
+        trusted_authserv_id = settings.INBOUND_AUTHSERV_ID
+    results = _topmost(headers, "authentication-results").lower()
+    authserv_id = results.split(";", 1)[0].strip()
+    if results and trusted_authserv_id and authserv_id == trusted_authserv_id.lower():
         if re.search(r"\bdmarc=pass\b", results):
             return Authentication.PASS
         if re.search(r"\bspf=pass\b", results) and re.search(r"\bdkim=pass\b", results):
             return Authentication.PASS
         return Authentication.FAIL
-    spf = " ".join(
-        value for name, value in headers if name.lower() == "received-spf"
-    ).lower()
+    spf = _topmost(headers, "received-spf").lower()
     if spf.startswith("pass"):
         return Authentication.PASS
     if spf:
         return Authentication.FAIL
     return Authentication.NONE
+
+
+def _topmost(headers, name):
+    return next((value for key, value in headers if key.lower() == name), "").strip()
 
 
 def message_identity(message_id, sender, subject, text):

@@ -244,6 +244,7 @@ class InvoiceRenewals(Job):
                 organisation=item.payload["organisation"],
                 period_ids=item.payload["periods"],
                 issued_by=None,
+                as_of=as_of,
             )
         except ValidationError as error:
             # Invoiced meanwhile by another run, or no price in force: the
@@ -314,6 +315,9 @@ class SendCancellationReminders(Job):
         for subscription in _active_subscriptions().filter(
             pk__in=item.payload["subscriptions"]
         ):
+            if _standing_cancellation(subscription) is not None:
+                # Cancelled since the plan was made: nothing to remind of.
+                continue
             renewal = periods.period(
                 subscription.activation_date,
                 periods.period_on(subscription.activation_date, as_of).index + 1,
@@ -332,6 +336,8 @@ class SendCancellationReminders(Job):
                     "price": None if subscription.account.is_base_package else price,
                 }
             )
+        if not rows:
+            return False
         email_queue(
             key=key,
             template="cancellation_reminder",

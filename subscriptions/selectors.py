@@ -3,7 +3,7 @@ from django.utils import timezone
 from accounts.permissions import scope_to_user
 
 from . import periods
-from .models import IcmsAccount, IcmsAccountStatus
+from .models import IcmsAccount, IcmsAccountStatus, SubscriptionStatus
 
 
 def icms_accounts_visible_to(user):
@@ -31,7 +31,10 @@ def access_calendar(account, today=None):
         "current_period": current,
         "next_renewal": next_start if renews else None,
         "last_day_to_cancel": current.last_day_to_cancel,
-        "cancellation": standing,
+        # A closure ends the access at once, whatever a cancellation said.
+        "cancellation": standing
+        if subscription.status == SubscriptionStatus.ACTIVE
+        else None,
         "not_started": today < subscription.activation_date,
     }
 

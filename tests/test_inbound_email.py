@@ -490,14 +490,43 @@ class TestDecision:
         [
             (DMARC_PASS, False, Authentication.PASS),
             (
-                [("Authentication-Results", "mx; spf=pass; dkim=pass; dmarc=none")],
+                [
+                    (
+                        "Authentication-Results",
+                        "inbound.postmarkapp.com; spf=pass; dkim=pass; dmarc=none",
+                    )
+                ],
                 False,
                 Authentication.PASS,
+            ),
+            # Written by the sender, not by the provider: not trusted.
+            (
+                [("Authentication-Results", "mx.forged.example; dmarc=pass")],
+                False,
+                Authentication.NONE,
+            ),
+            # A forged header below the provider's own counts for nothing.
+            (
+                [
+                    *SPF_FAIL,
+                    ("Authentication-Results", "inbound.postmarkapp.com; dmarc=pass"),
+                ],
+                False,
+                Authentication.FAIL,
             ),
             (SPF_PASS, False, Authentication.PASS),
             ([("Received-SPF", "pass (mx: domain designates sender)")], False, "pass"),
             (SPF_FAIL, False, Authentication.FAIL),
-            ([("Authentication-Results", "mx; spf=pass; dkim=fail")], False, "fail"),
+            (
+                [
+                    (
+                        "Authentication-Results",
+                        "inbound.postmarkapp.com; spf=pass; dkim=fail",
+                    )
+                ],
+                False,
+                "fail",
+            ),
             ([("Received-SPF", "Softfail (domain in transition)")], False, "fail"),
             (DMARC_PASS, True, Authentication.FAIL),
             ([], False, Authentication.NONE),

@@ -210,6 +210,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ICMS_CELL_MAILBOX = env("ICMS_CELL_MAILBOX", default="icms-cell@example.org")
 TCD_MAILBOX = env("TCD_MAILBOX", default="icms-admin@tcd.example.com")
 HELPDESK_MAILBOX = env("HELPDESK_MAILBOX", default="helpdesk@tcd.example.com")
+# The authserv-id with which the inbound mail provider signs the
+# Authentication-Results header it adds; other such headers are not trusted.
+INBOUND_AUTHSERV_ID = env("INBOUND_AUTHSERV_ID", default="")
 # The language of the emails these mailboxes receive: nl, fr or en.
 MAILBOX_LANGUAGE = env("MAILBOX_LANGUAGE", default="en")
 

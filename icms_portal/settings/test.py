@@ -21,4 +21,5 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+INBOUND_AUTHSERV_ID = "inbound.postmarkapp.com"
 ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": "inbound:test-webhook-secret"}  # noqa: F405
