@@ -3,6 +3,8 @@ from django.urls import path, reverse_lazy
 
 from . import security_views, views
 from .forms import PasswordChoiceForm, PasswordResetRequestForm
+from .people_views import people
+from .report_views import report_list, report_new
 
 app_name = "accounts"
 urlpatterns = [
@@ -14,6 +16,9 @@ urlpatterns = [
     ),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("people/", people, name="people"),
+    path("report/", report_new, name="report_new"),
+    path("tcd/reports/", report_list, name="report_list"),
     path("profile/email/", security_views.email_change, name="email_change"),
     path("security/", security_views.security, name="security"),
     path(

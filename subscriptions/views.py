@@ -15,7 +15,7 @@ from accounts.permissions import (
 )
 from icms_portal.forms import form_add_service_error
 
-from . import selectors, services
+from . import duty_selectors, selectors, services
 from .forms import ClosureForm, InboundResolveForm
 from .models import CancellationChannel, InboundEmail, InboundEmailStatus
 
@@ -47,6 +47,7 @@ def access_detail(request, pk):
             "cancellations": subscription.cancellations.select_related(
                 "registered_by", "withdrawn_by"
             ),
+            "duties": duty_selectors.account_duties(account),
         },
     )
 
