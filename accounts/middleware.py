@@ -27,10 +27,18 @@ class UserLanguageMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if user.is_authenticated and user.language:
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = user.language
-        return self.get_response(request)
+        if not (user.is_authenticated and user.language):
+            return self.get_response(request)
+        browser_language = translation.get_language()
+        translation.activate(user.language)
+        request.LANGUAGE_CODE = user.language
+        try:
+            response = self.get_response(request)
+        finally:
+            # The thread serves the next request, or test, in its own language.
+            translation.activate(browser_language)
+        response.headers["Content-Language"] = user.language
+        return response
 
 
 class SessionLimitsMiddleware:
