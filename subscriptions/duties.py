@@ -566,6 +566,10 @@ def personal_data_review_confirm(
             "to_correct": [line.account.username for line in to_correct],
         },
     )
+    # The portal has no form to correct a holder's details in place: a
+    # hand-over replaces them, anything else reaches the ICMS cell with the
+    # admin's note. A correction form keeping the old details in a history
+    # row, as a departure does, would lift this.
     if to_correct:
         _cell_email(
             key=f"personal_data_review.corrections:{review.pk}",

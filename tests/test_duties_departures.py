@@ -222,6 +222,16 @@ class TestEitherWay:
             address for message in mail.outbox for address in message.to
         ]
 
+    def test_it_tells_the_cell_the_account_handed_over_is_an_administrator(
+        self, account, admin_a, recording_day
+    ):
+        IcmsAccount.objects.filter(pk=account.pk).update(level="administrator")
+
+        hand_over(reloaded(account), admin_a)
+
+        email = OutgoingEmail.objects.get(template="password_change_needed")
+        assert "The account is at level administrator." in email.body_text
+
     def test_it_sends_nothing_before_the_transaction_commits(
         self, account, admin_a, recording_day
     ):
