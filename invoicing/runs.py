@@ -26,7 +26,7 @@ from .models import (
     InvoiceRunStatus,
 )
 from .money import STANDARD_VAT_RATE, invoice_totals, round_money
-from .services import invoice_issue, periods_to_invoice, price_in_force
+from .services import PriceList, invoice_issue, periods_to_invoice
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +52,15 @@ def invoice_run_draft(*, as_of, created_by, client_address=None):
         organisation = period.subscription.account.organisation
         by_organisation.setdefault(organisation, []).append(period)
     items = []
+    price_lists = {}
     for organisation, periods in by_organisation.items():
         problem, lines = "", []
+        authority = organisation.contracting_authority
+        if authority.pk not in price_lists:
+            price_lists[authority.pk] = PriceList(authority)
         for period in periods:
             try:
-                price = price_in_force(
-                    contracting_authority=organisation.contracting_authority,
-                    day=period.start,
-                )
+                price = price_lists[authority.pk].price_on(period.start)
             except ValidationError as error:
                 problem = " ".join(error.messages)
                 break

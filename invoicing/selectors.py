@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import groupby
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 
 from accounts.permissions import scope_to_user
@@ -16,7 +17,7 @@ from .models import (
     Payment,
 )
 from .money import ZERO
-from .services import periods_to_invoice, price_in_force
+from .services import PriceList, periods_to_invoice
 
 
 def invoices_visible_to(user):
@@ -43,18 +44,19 @@ def invoicing_queue(as_of=None):
     period without a price in force is shown so that TCD sees what blocks it.
     """
     groups = []
+    price_lists = {}
     periods = periods_to_invoice(as_of=as_of)
     for organisation, items in groupby(
         periods, key=lambda period: period.subscription.account.organisation
     ):
+        authority = organisation.contracting_authority
+        if authority.pk not in price_lists:
+            price_lists[authority.pk] = PriceList(authority)
         rows = []
         for period in items:
             try:
-                price = price_in_force(
-                    contracting_authority=organisation.contracting_authority,
-                    day=period.start,
-                )
-            except Exception:
+                price = price_lists[authority.pk].price_on(period.start)
+            except ValidationError:
                 price = None
             rows.append((period, price))
         groups.append((organisation, rows))

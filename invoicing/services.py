@@ -40,37 +40,42 @@ class PriceInForce:
         return self.amendment.reference if self.amendment else self.agreement.reference
 
 
+class PriceList:
+    """The framework prices of one contracting authority, read once.
+
+    ``price_on(day)`` is the yearly price per access in force on a day: the
+    latest agreement or amendment that applies on or before it. Pages and runs
+    that price many periods ask one PriceList instead of the database each
+    time.
+    """
+
+    def __init__(self, contracting_authority):
+        self.contracting_authority = contracting_authority
+        self.steps = []
+        for agreement in FrameworkAgreement.objects.filter(
+            contracting_authority=contracting_authority
+        ).prefetch_related("amendments"):
+            self.steps.append((agreement.starts_on, 0, agreement, None))
+            for amendment in agreement.amendments.all():
+                self.steps.append((amendment.applies_from, 1, agreement, amendment))
+        self.steps.sort(key=lambda step: step[:2])
+
+    def price_on(self, day):
+        in_force = [step for step in self.steps if step[0] <= day]
+        if not in_force:
+            raise ValidationError(
+                _("No framework price of %(authority)s is in force on %(date)s.")
+                % {"authority": self.contracting_authority, "date": date_format(day)},
+                code="no_price",
+            )
+        _start, _order, agreement, amendment = in_force[-1]
+        amount = amendment.yearly_price if amendment else agreement.yearly_price
+        return PriceInForce(amount=amount, agreement=agreement, amendment=amendment)
+
+
 def price_in_force(*, contracting_authority, day):
-    """The yearly price per access on ``day``: the latest agreement or
-    amendment that applies on or before it."""
-    candidates = []
-    for agreement in FrameworkAgreement.objects.filter(
-        contracting_authority=contracting_authority, starts_on__lte=day
-    ).prefetch_related("amendments"):
-        candidates.append(
-            (agreement.starts_on, 0, agreement.yearly_price, agreement, None)
-        )
-        for amendment in agreement.amendments.all():
-            if amendment.applies_from <= day:
-                candidates.append(
-                    (
-                        amendment.applies_from,
-                        1,
-                        amendment.yearly_price,
-                        agreement,
-                        amendment,
-                    )
-                )
-    if not candidates:
-        raise ValidationError(
-            _("No framework price of %(authority)s is in force on %(date)s.")
-            % {"authority": contracting_authority, "date": date_format(day)},
-            code="no_price",
-        )
-    _start, _order, amount, agreement, amendment = max(
-        candidates, key=lambda candidate: candidate[:2]
-    )
-    return PriceInForce(amount=amount, agreement=agreement, amendment=amendment)
+    """The yearly price per access on ``day``."""
+    return PriceList(contracting_authority).price_on(day)
 
 
 def structured_communication(*, year, sequence):
@@ -166,10 +171,9 @@ def invoice_issue(
         )
 
     lines = []
+    prices = PriceList(organisation.contracting_authority)
     for position, period in enumerate(chosen, start=1):
-        price = price_in_force(
-            contracting_authority=organisation.contracting_authority, day=period.start
-        )
+        price = prices.price_on(period.start)
         lines.append(
             InvoiceLine(
                 position=position,
