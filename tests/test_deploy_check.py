@@ -23,7 +23,7 @@ def _manage(*arguments, environment):
         for key, value in os.environ.items()
         if key not in PRODUCTION_ENVIRONMENT
     }
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
         [sys.executable, "manage.py", *arguments],
         cwd=ROOT,
         env={**clean, **environment},
