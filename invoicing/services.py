@@ -24,9 +24,10 @@ from .models import (
     InvoiceKind,
     InvoiceLine,
     InvoiceSequence,
+    PaymentStatus,
     PriceAmendment,
 )
-from .money import STANDARD_VAT_RATE, invoice_totals, round_money
+from .money import STANDARD_VAT_RATE, ZERO, invoice_totals, round_money
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,7 @@ def credit_note_issue(
     for line in credit_lines:
         line.invoice = credit_note
     InvoiceLine.objects.bulk_create(credit_lines)
+    _settle_if_nothing_due(invoice)
     audit_record(
         action="credit_note.issued",
         actor=issued_by,
@@ -383,3 +385,15 @@ def credit_note_issue(
         ],
     )
     return credit_note
+
+
+def _settle_if_nothing_due(invoice):
+    """A credit note can leave nothing more to pay: the invoice is then settled
+    by the payments it already had (or by none, when credited in full)."""
+    from .selectors import invoice_payment_summary
+
+    if invoice.payment_status != PaymentStatus.OPEN:
+        return
+    if invoice_payment_summary(invoice).balance <= ZERO:
+        invoice.payment_status = PaymentStatus.PAID
+        invoice.save(update_fields=["payment_status"])

@@ -345,3 +345,32 @@ def test_it_rejects_a_duplicate_amendment_day_in_the_schema(ibz_agreement):
             yearly_price=Decimal("2.00"),
             applies_from=date(2026, 4, 1),
         )
+
+
+def test_it_settles_an_invoice_that_a_credit_note_leaves_nothing_to_pay(
+    admin_a, cell, tcd
+):
+    from invoicing.models import PaymentStatus
+    from invoicing.payments import payment_record
+
+    invoice = _issued_invoice(admin_a, cell, tcd)
+    first_line = invoice.lines.order_by("position").first()
+    payment_record(
+        invoice=invoice,
+        amount=Decimal("145.20"),
+        received_on=TODAY,
+        recorded_by=tcd,
+        source="manual",
+    )
+    invoice.refresh_from_db()
+    assert invoice.payment_status == PaymentStatus.OPEN
+
+    credit_note_issue(
+        invoice=invoice,
+        issued_by=tcd,
+        reason="One access too many",
+        line_ids=[first_line.pk],
+    )
+
+    invoice.refresh_from_db()
+    assert invoice.payment_status == PaymentStatus.PAID
