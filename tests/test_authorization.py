@@ -14,8 +14,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticToken
 
-from accounts.models import User
+from accounts.models import SuspiciousReport, User
 from audit.models import AuditEntry
 from invoicing.models import (
     BankImportLine,
@@ -65,6 +66,9 @@ REQUESTS = To("orders:request_list")
 QUEUE = To("orders:cell_queue")
 BENCH = To("orders:tcd_workbench")
 DETAIL = To("orders:request_detail")
+SECURITY = To("accounts:security")
+# A sensitive change first asks for the password and a code again.
+AGAIN = To("accounts:reauthenticate")
 
 # The states an object of organisation A is brought to for OBJECT_PAGES: an
 # access request at each of its statuses, an invoice, an ICMS account.
@@ -101,8 +105,33 @@ PAGES = {
     "invoicing:bank_import_new":       (LOGIN, 403,      403,      403,   200),
     "invoicing:export_invoices":       (LOGIN, 403,      403,      403,   200),
     "invoicing:export_invoice_lines":  (LOGIN, 403,      403,      403,   200),
+    "accounts:second_factor_verify":   (LOGIN, HOME,     HOME,     HOME,  HOME),
+    "accounts:second_factor_setup":    (LOGIN, 200,      200,      200,   200),
+    "accounts:security":               (LOGIN, 200,      200,      200,   200),
+    "accounts:reauthenticate":         (LOGIN, 200,      200,      200,   200),
+    "accounts:recovery_codes":         (LOGIN, SECURITY, SECURITY, SECURITY, SECURITY),
+    "accounts:recovery_codes_renew":   (LOGIN, AGAIN,    AGAIN,    AGAIN, AGAIN),
+    "accounts:email_change":           (LOGIN, AGAIN,    AGAIN,    AGAIN, AGAIN),
+    "accounts:invite":                 (LOGIN, 200,      200,      200,   200),
+    "accounts:people":                 (LOGIN, 200,      200,      403,   403),
+    "accounts:report_new":             (LOGIN, 200,      200,      200,   200),
+    "accounts:report_list":            (LOGIN, 403,      403,      403,   200),
+    "accounts:password_reset":         (200,   200,      200,      200,   200),
+    "accounts:password_reset_done":    (200,   200,      200,      200,   200),
+    "accounts:password_reset_complete":(200,   200,      200,      200,   200),
+    "subscriptions:upgrade_queue":     (LOGIN, 403,      403,      200,   403),
+    "subscriptions:password_changes":  (LOGIN, 403,      403,      200,   403),
+    "subscriptions:personal_data_review":
+                                       (LOGIN, 200,      200,      403,   403),
+    "audit:audit_log":                 (LOGIN, 403,      403,      200,   200),
+    "audit:audit_export":              (LOGIN, 403,      403,      200,   200),
     # The mail provider posts there; nobody opens it.
     "postmark_inbound_webhook":        (405,   405,      405,      405,   405),
+}
+
+# Pages reached through a link with a token; the link here is not a valid one.
+LINK_PAGES = {
+    "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "not-a-token"},
 }
 
 # The admin of B never learns that A's objects exist.
@@ -171,6 +200,12 @@ OBJECT_PAGES = {
     "subscriptions:access_close": {
         ACTIVE:                     (LOGIN, 403,    403,    403,    200),
     },
+    "subscriptions:upgrade_request_new": {
+        ACTIVE:                     (LOGIN, 200,    404,    403,    403),
+    },
+    "subscriptions:departure_record": {
+        ACTIVE:                     (LOGIN, 200,    404,    403,    403),
+    },
 }
 
 # What a POST does. DONE: the change happened and the answer is the endpoint's
@@ -197,6 +232,11 @@ POSTS = {
     "invoicing:payment_new":                 (LOGIN, 403,  403,  403,  DONE),
     "invoicing:bank_import_new":             (LOGIN, 403,  403,  403,  DONE),
     "invoicing:payments":                    (LOGIN, 403,  403,  403,  DONE),
+    "accounts:people":                       (LOGIN, DONE, 404,  403,  403),
+    "accounts:report_new":                   (LOGIN, DONE, DONE, DONE, DONE),
+    "accounts:email_change":                 (LOGIN, AGAIN, AGAIN, AGAIN, AGAIN),
+    "accounts:recovery_codes_renew":         (LOGIN, AGAIN, AGAIN, AGAIN, AGAIN),
+    "subscriptions:upgrade_request_new":     (LOGIN, DONE, 404,  403,  403),
 }
 # fmt: on
 
@@ -345,8 +385,23 @@ def test_it_has_an_expectation_for_every_url():
     of_an_object = {name for name, route in urls.items() if "<" in route}
 
     assert len(urls) == len(list(_project_urls())), "two URLs share a name"
-    assert set(urls) == set(PAGES) | set(OBJECT_PAGES)
-    assert of_an_object == set(OBJECT_PAGES)
+    assert set(urls) == set(PAGES) | set(OBJECT_PAGES) | set(LINK_PAGES)
+    assert of_an_object == set(OBJECT_PAGES) | set(LINK_PAGES)
+
+
+@pytest.mark.parametrize(
+    ("view_name", "visitor"),
+    [(view_name, visitor) for view_name in LINK_PAGES for visitor in VISITORS],
+)
+def test_it_answers_each_visitor_of_a_link_that_is_not_valid(
+    client, visit, view_name, visitor
+):
+    visit(visitor)
+
+    response = client.get(reverse(view_name, kwargs=LINK_PAGES[view_name]))
+
+    assert response.status_code == 200
+    assert not AuditEntry.objects.filter(action="permission.denied").exists()
 
 
 @pytest.mark.parametrize(("view_name", "visitor", "answer"), _rows(PAGES))
@@ -650,6 +705,58 @@ def _post_bank_line(object_of_a, admin_a):
     )
 
 
+def _post_people(object_of_a, admin_a):
+    colleague = factories.OrganisationAdminFactory(organisation=admin_a.organisation)
+    return Post(
+        url=reverse("accounts:people"),
+        data={"user": str(colleague.pk)},
+        done=To("accounts:people"),
+        snapshot=lambda client: User.objects.get(pk=colleague.pk).is_active,
+    )
+
+
+def _post_report(object_of_a, admin_a):
+    return Post(
+        url=reverse("accounts:report_new"),
+        data={
+            "description": "Iemand vroeg per telefoon naar mijn wachtwoord.",
+            "happened_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        },
+        done=To("accounts:report_new"),
+        snapshot=lambda client: SuspiciousReport.objects.count(),
+    )
+
+
+def _post_email_change(object_of_a, admin_a):
+    return Post(
+        url=reverse("accounts:email_change"),
+        data={"email": "nieuw.adres@example.be"},
+        done=AGAIN,
+        snapshot=lambda client: sorted(User.objects.values_list("email", flat=True)),
+    )
+
+
+def _post_recovery_codes_renew(object_of_a, admin_a):
+    return Post(
+        url=reverse("accounts:recovery_codes_renew"),
+        data={},
+        done=AGAIN,
+        snapshot=lambda client: sorted(
+            StaticToken.objects.values_list("token", flat=True)
+        ),
+    )
+
+
+def _post_upgrade_request(object_of_a, admin_a):
+    account = object_of_a(ACTIVE)
+    return Post(
+        url=reverse("subscriptions:upgrade_request_new", kwargs={"pk": account.pk}),
+        data={"reason": "Zij coördineert de gemeentelijke crisiscel."},
+        done=To("subscriptions:access_detail"),
+        snapshot=lambda client: account.upgrade_requests.count(),
+    )
+
+
 POST_BUILDERS = {
     "accounts:login": _post_login,
     "accounts:logout": _post_logout,
@@ -671,6 +778,11 @@ POST_BUILDERS = {
     "invoicing:payment_new": _post_payment,
     "invoicing:bank_import_new": _post_bank_import,
     "invoicing:payments": _post_bank_line,
+    "accounts:people": _post_people,
+    "accounts:report_new": _post_report,
+    "accounts:email_change": _post_email_change,
+    "accounts:recovery_codes_renew": _post_recovery_codes_renew,
+    "subscriptions:upgrade_request_new": _post_upgrade_request,
 }
 
 
