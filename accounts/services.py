@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import audit_record
+from audit.services import Summary, audit_record
 from notifications.services import email_queue
 
 from .models import (
@@ -84,8 +84,9 @@ def suspicious_report_submit(
         actor=reported_by,
         subject=report,
         organisation=reported_by.organisation,
-        summary=_("Suspicious situation reported: %(reference)s.")
-        % {"reference": report.reference},
+        summary=Summary(
+            "Suspicious situation reported: %(reference)s.", reference=report.reference
+        ),
         client_address=client_address,
         data={"icms_account": account.username if account else None},
     )
@@ -151,8 +152,9 @@ def suspicious_report_set_status(
         actor=changed_by,
         subject=report,
         organisation=report.organisation,
-        summary=_("%(reference)s: %(status)s.")
-        % {"reference": report.reference, "status": new.label},
+        summary=Summary(
+            "%(reference)s: %(status)s.", reference=report.reference, status=new.label
+        ),
         client_address=client_address,
         data={"from": current.value, "to": new.value},
     )
@@ -224,8 +226,11 @@ def portal_user_deactivate(*, user, deactivated_by, client_address=None):
         actor=deactivated_by,
         subject=user,
         organisation=user.organisation,
-        summary=_("%(name)s (%(email)s) can no longer log in.")
-        % {"name": user.full_name, "email": user.email},
+        summary=Summary(
+            "%(name)s (%(email)s) can no longer log in.",
+            name=user.full_name,
+            email=user.email,
+        ),
         client_address=client_address,
     )
     return user

@@ -40,7 +40,10 @@ class AuditEntry(models.Model):
     )
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=40, blank=True)
+    # In English, for searching and exports; ``summary_message`` holds what is
+    # needed to show it in the reader's language.
     summary = models.CharField(_("summary"), max_length=300, blank=True)
+    summary_message = models.JSONField(default=dict, blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
@@ -59,3 +62,10 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("Audit entries are never deleted.")
+
+    @property
+    def summary_display(self):
+        """The summary in the reader's language."""
+        from .summaries import summary_render
+
+        return summary_render(self.summary_message) or self.summary

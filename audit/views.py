@@ -42,7 +42,7 @@ def audit_export(request):
             entry.actor_label,
             entry.organisation.legal_name if entry.organisation else "",
             f"{entry.object_type}:{entry.object_id}" if entry.object_type else "",
-            entry.summary,
+            entry.summary_display,
             entry.client_address or "",
         ]
         for entry in entries.iterator(chunk_size=500)

@@ -16,7 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from audit.services import audit_record
+from audit.services import Summary, audit_record
 
 from . import selectors
 from .models import (
@@ -110,12 +110,12 @@ def payment_record(
         actor=recorded_by,
         subject=invoice,
         organisation=invoice.organisation,
-        summary=_("Payment of %(amount)s EUR received on %(date)s for %(number)s.")
-        % {
-            "amount": amount,
-            "date": date_format(received_on),
-            "number": invoice.number,
-        },
+        summary=Summary(
+            "Payment of %(amount)s EUR received on %(date)s for %(number)s.",
+            amount=amount,
+            date=received_on,
+            number=invoice.number,
+        ),
         client_address=client_address,
         data={
             "payment": payment.pk,

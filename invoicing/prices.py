@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from audit.services import audit_record
+from audit.services import Summary, audit_record
 
 from .models import ContractingAuthority, FrameworkAgreement, PriceAmendment
 
@@ -78,12 +78,12 @@ def framework_agreement_create(
         action="framework_agreement.created",
         actor=created_by,
         subject=agreement,
-        summary=_("%(reference)s: %(price)s EUR a year per access from %(date)s")
-        % {
-            "reference": reference,
-            "price": yearly_price,
-            "date": date_format(starts_on),
-        },
+        summary=Summary(
+            "%(reference)s: %(price)s EUR a year per access from %(date)s",
+            reference=reference,
+            price=yearly_price,
+            date=starts_on,
+        ),
         client_address=client_address,
         data={"yearly_price": str(yearly_price), "starts_on": starts_on.isoformat()},
     )
@@ -127,12 +127,12 @@ def price_amendment_add(
         action="price_amendment.added",
         actor=created_by,
         subject=amendment,
-        summary=_("%(reference)s: %(price)s EUR a year per access from %(date)s")
-        % {
-            "reference": reference,
-            "price": yearly_price,
-            "date": date_format(applies_from),
-        },
+        summary=Summary(
+            "%(reference)s: %(price)s EUR a year per access from %(date)s",
+            reference=reference,
+            price=yearly_price,
+            date=applies_from,
+        ),
         client_address=client_address,
         data={
             "yearly_price": str(yearly_price),

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from audit.services import audit_record
+from audit.services import PluralSummary, Summary, audit_record
 
 from .models import (
     InvoiceLine,
@@ -89,8 +89,13 @@ def invoice_run_draft(*, as_of, created_by, client_address=None):
         action="invoice_run.drafted",
         actor=created_by,
         subject=run,
-        summary=_("Invoice run up to %(date)s drafted: %(count)s invoices.")
-        % {"date": as_of.isoformat(), "count": len(items)},
+        summary=PluralSummary(
+            "Invoice run up to %(date)s drafted: %(count)s invoice.",
+            "Invoice run up to %(date)s drafted: %(count)s invoices.",
+            "count",
+            date=as_of,
+            count=len(items),
+        ),
         client_address=client_address,
     )
     return run
@@ -113,8 +118,7 @@ def invoice_run_start(*, run, started_by, client_address=None):
         action="invoice_run.started",
         actor=started_by,
         subject=run,
-        summary=_("Invoice run up to %(date)s started.")
-        % {"date": run.as_of.isoformat()},
+        summary=Summary("Invoice run up to %(date)s started.", date=run.as_of),
         client_address=client_address,
     )
     transaction.on_commit(lambda: _enqueue(run.pk))

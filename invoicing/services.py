@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from stdnum.be import ogm_vcs
 
 from accounts.models import Role
-from audit.services import audit_record
+from audit.services import PluralSummary, Summary, audit_record
 from notifications.services import email_queue
 from subscriptions.models import SubscriptionPeriod
 
@@ -247,8 +247,14 @@ def invoice_issue(
             subject=invoice,
             organisation=organisation,
             access_request=access_request,
-            summary=_("Invoice %(number)s issued: %(count)s lines, %(total)s EUR.")
-            % {"number": invoice.number, "count": len(lines), "total": gross},
+            summary=PluralSummary(
+                "Invoice %(number)s issued: %(count)s line, %(total)s EUR.",
+                "Invoice %(number)s issued: %(count)s lines, %(total)s EUR.",
+                "count",
+                number=invoice.number,
+                count=len(lines),
+                total=gross,
+            ),
             client_address=client_address,
             data={"number": invoice.number, "gross_total": str(gross)},
         )
@@ -368,8 +374,12 @@ def credit_note_issue(
         actor=issued_by,
         subject=credit_note,
         organisation=invoice.organisation,
-        summary=_("Credit note %(number)s corrects %(invoice)s: %(reason)s")
-        % {"number": credit_note.number, "invoice": invoice.number, "reason": reason},
+        summary=Summary(
+            "Credit note %(number)s corrects %(invoice)s: %(reason)s",
+            number=credit_note.number,
+            invoice=invoice.number,
+            reason=reason,
+        ),
         client_address=client_address,
         data={"corrects": invoice.number, "gross_total": str(gross)},
     )

@@ -73,12 +73,13 @@ def invoice_ubl_build(invoice) -> bytes:
     _cbc(root, "DocumentCurrencyCode", invoice.currency)
     # Peppol wants a buyer reference or an order reference; the order form the
     # customer signed stands in when the customer gave no reference of its own.
-    buyer_reference = invoice.buyer_reference or invoice.order_form_reference
-    if not buyer_reference:
-        raise UblError(
-            f"{invoice.number} has neither a buyer reference nor an order form; "
-            "Peppol asks for one of them."
-        )
+    # Accesses from before the portal have neither: the customer's enterprise
+    # number then tells the receiver whose ICMS accesses these are.
+    buyer_reference = (
+        invoice.buyer_reference
+        or invoice.order_form_reference
+        or f"ICMS {invoice.customer_enterprise_number}"
+    )
     _cbc(root, "BuyerReference", buyer_reference)
     _period(
         root,

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, Role, enterprise_number_normalise
 from accounts.selectors import organisation_admin_emails
-from audit.services import audit_record
+from audit.services import PluralSummary, Summary, audit_record
 from notifications.services import email_queue
 
 from .models import AccessRequest, AccessRequestStatus, OrderForm, OrderLine
@@ -105,8 +105,12 @@ def access_request_submit(
         subject=access_request,
         organisation=organisation,
         access_request=access_request,
-        summary=_("Asked for %(quantity)s additional accesses.")
-        % {"quantity": quantity},
+        summary=PluralSummary(
+            "Asked for %(quantity)s additional access.",
+            "Asked for %(quantity)s additional accesses.",
+            "quantity",
+            quantity=quantity,
+        ),
         client_address=client_address,
         data={"quantity": quantity},
     )
@@ -149,8 +153,13 @@ def access_request_issue_order_form(
         subject=order_form,
         organisation=access_request.organisation,
         access_request=access_request,
-        summary=_("Order form %(reference)s issued for %(quantity)s accesses.")
-        % {"reference": order_form.reference, "quantity": quantity},
+        summary=PluralSummary(
+            "Order form %(reference)s issued for %(quantity)s access.",
+            "Order form %(reference)s issued for %(quantity)s accesses.",
+            "quantity",
+            reference=order_form.reference,
+            quantity=quantity,
+        ),
         client_address=client_address,
         data={"quantity": quantity},
     )
@@ -193,7 +202,7 @@ def access_request_refuse(*, access_request, decided_by, reason, client_address=
         subject=access_request,
         organisation=access_request.organisation,
         access_request=access_request,
-        summary=_("Refused: %(reason)s") % {"reason": reason},
+        summary=Summary("Refused: %(reason)s", reason=reason),
         client_address=client_address,
     )
     _organisation_email(
@@ -334,8 +343,13 @@ def order_form_submit(
         subject=order_form,
         organisation=access_request.organisation,
         access_request=access_request,
-        summary=_("Order form %(reference)s completed with %(count)s people.")
-        % {"reference": order_form.reference, "count": len(cleaned_lines)},
+        summary=PluralSummary(
+            "Order form %(reference)s completed with %(count)s person.",
+            "Order form %(reference)s completed with %(count)s people.",
+            "count",
+            reference=order_form.reference,
+            count=len(cleaned_lines),
+        ),
         client_address=client_address,
         data={"lines": len(cleaned_lines)},
     )
@@ -374,7 +388,12 @@ def access_request_complete_if_done(*, access_request, actor):
         subject=access_request,
         organisation=access_request.organisation,
         access_request=access_request,
-        summary=_("All %(count)s accounts created.") % {"count": len(accounts)},
+        summary=PluralSummary(
+            "%(count)s account created.",
+            "All %(count)s accounts created.",
+            "count",
+            count=len(accounts),
+        ),
     )
     _organisation_email(
         key=f"access_request.completed:{access_request.pk}",

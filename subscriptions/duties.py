@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, Role
 from accounts.selectors import organisation_admin_emails
-from audit.services import audit_record
+from audit.services import Summary, audit_record
 from notifications.models import OutgoingEmail
 from notifications.services import email_queue
 
@@ -139,8 +139,9 @@ def upgrade_request_submit(*, account, requested_by, reason, client_address=None
         subject=upgrade_request,
         organisation=account.organisation,
         access_request=_access_request_of(account),
-        summary=_("Asked to raise %(username)s to administrator.")
-        % {"username": account.username},
+        summary=Summary(
+            "Asked to raise %(username)s to administrator.", username=account.username
+        ),
         client_address=client_address,
     )
     _cell_email(
@@ -189,8 +190,9 @@ def upgrade_request_approve(*, upgrade_request, decided_by, client_address=None)
         subject=upgrade_request,
         organisation=account.organisation,
         access_request=_access_request_of(account),
-        summary=_("%(username)s raised to administrator.")
-        % {"username": account.username},
+        summary=Summary(
+            "%(username)s raised to administrator.", username=account.username
+        ),
         client_address=client_address,
         data={"from": previous_level, "to": AccessLevel.ADMINISTRATOR.value},
     )
@@ -233,8 +235,11 @@ def upgrade_request_refuse(*, upgrade_request, decided_by, reason, client_addres
         subject=upgrade_request,
         organisation=account.organisation,
         access_request=_access_request_of(account),
-        summary=_("Upgrade of %(username)s refused: %(reason)s")
-        % {"username": account.username, "reason": reason},
+        summary=Summary(
+            "Upgrade of %(username)s refused: %(reason)s",
+            username=account.username,
+            reason=reason,
+        ),
         client_address=client_address,
     )
     _organisation_email(
@@ -451,8 +456,9 @@ def password_change_mark_done(*, password_change, done_by, client_address=None):
         subject=password_change,
         organisation=account.organisation,
         access_request=_access_request_of(account),
-        summary=_("Password of %(username)s changed in ICMS.")
-        % {"username": account.username},
+        summary=Summary(
+            "Password of %(username)s changed in ICMS.", username=account.username
+        ),
         client_address=client_address,
     )
     return password_change
@@ -550,15 +556,13 @@ def personal_data_review_confirm(
         actor=confirmed_by,
         subject=review,
         organisation=organisation,
-        summary=_(
+        summary=Summary(
             "Personal data of %(count)s accounts reviewed; %(not_needed)s no longer "
-            "needed, %(to_correct)s to correct."
-        )
-        % {
-            "count": len(review_lines),
-            "not_needed": len(not_needed),
-            "to_correct": len(to_correct),
-        },
+            "needed, %(to_correct)s to correct.",
+            count=len(review_lines),
+            not_needed=len(not_needed),
+            to_correct=len(to_correct),
+        ),
         client_address=client_address,
         data={
             "accounts": len(review_lines),
@@ -621,8 +625,10 @@ def personal_data_review_remind(*, organisation, due_on, as_of):
     audit_record(
         action="personal_data_review.reminded",
         organisation=organisation,
-        summary=_("Admins reminded of the review of personal data due on %(date)s.")
-        % {"date": date_format(due_on)},
+        summary=Summary(
+            "Admins reminded of the review of personal data due on %(date)s.",
+            date=due_on,
+        ),
         data={"due_on": due_on.isoformat()},
     )
     return True
@@ -652,8 +658,9 @@ def personal_data_review_escalate(*, organisation, due_on, as_of):
     audit_record(
         action="personal_data_review.escalated",
         organisation=organisation,
-        summary=_("The review of personal data due on %(date)s is overdue.")
-        % {"date": date_format(due_on)},
+        summary=Summary(
+            "The review of personal data due on %(date)s is overdue.", date=due_on
+        ),
         data={"due_on": due_on.isoformat()},
     )
     return True

@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from accounts.selectors import organisation_admin_emails
-from audit.services import audit_record
+from audit.services import Summary, audit_record
 from invoicing.services import invoice_issue, periods_to_invoice, price_in_force
 from notifications.models import OutgoingEmail
 from notifications.services import email_queue
@@ -140,14 +140,12 @@ class EndCancelledSubscriptions(Job):
             action="subscription.ended",
             subject=subscription,
             organisation=account.organisation,
-            summary=_(
+            summary=Summary(
                 "Access %(username)s ended after %(date)s; its account is to be "
-                "removed."
-            )
-            % {
-                "username": account.username,
-                "date": cancellation.stop_date.isoformat(),
-            },
+                "removed.",
+                username=account.username,
+                date=cancellation.stop_date,
+            ),
         )
         return True
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.selectors import organisation_admin_emails
-from audit.services import audit_record
+from audit.services import Summary, audit_record
 from notifications.services import email_queue
 from orders.models import AccessRequestStatus, OrderLine
 from orders.services import access_request_complete_if_done
@@ -142,12 +142,12 @@ def icms_account_create(
         subject=account,
         organisation=access_request.organisation,
         access_request=access_request,
-        summary=_("ICMS account %(username)s for %(name)s, active from %(date)s.")
-        % {
-            "username": username,
-            "name": order_line.full_name,
-            "date": date_format(activation_date),
-        },
+        summary=Summary(
+            "ICMS account %(username)s for %(name)s, active from %(date)s.",
+            username=username,
+            name=order_line.full_name,
+            date=activation_date,
+        ),
         client_address=client_address,
         data={"username": username, "activation_date": activation_date.isoformat()},
     )
@@ -246,14 +246,12 @@ def subscription_cancel(
         subject=cancellation,
         organisation=organisation,
         access_request=_access_request_of(account),
-        summary=_(
-            "Access %(username)s cancelled (%(channel)s); it stops after %(date)s."
-        )
-        % {
-            "username": account.username,
-            "channel": cancellation.get_channel_display().lower(),
-            "date": date_format(stop_date),
-        },
+        summary=Summary(
+            "Access %(username)s cancelled (%(channel)s); it stops after %(date)s.",
+            username=account.username,
+            channel=CancellationChannel(channel).label,
+            date=stop_date,
+        ),
         client_address=client_address,
         data={
             "stop_date": stop_date.isoformat(),
@@ -326,8 +324,10 @@ def cancellation_withdraw(*, cancellation, withdrawn_by, client_address=None):
         subject=cancellation,
         organisation=organisation,
         access_request=_access_request_of(subscription.account),
-        summary=_("Cancellation of %(username)s withdrawn; the access renews as usual.")
-        % {"username": subscription.account.username},
+        summary=Summary(
+            "Cancellation of %(username)s withdrawn; the access renews as usual.",
+            username=subscription.account.username,
+        ),
         client_address=client_address,
     )
     email_queue(
@@ -380,8 +380,11 @@ def subscription_close(
         subject=subscription,
         organisation=organisation,
         access_request=_access_request_of(account),
-        summary=_("Access %(username)s closed by TCD: %(reason)s.")
-        % {"username": account.username, "reason": ClosureReason(reason).label},
+        summary=Summary(
+            "Access %(username)s closed by TCD: %(reason)s.",
+            username=account.username,
+            reason=ClosureReason(reason).label,
+        ),
         client_address=client_address,
         data={"reason": reason, "requested_by": requested_by},
     )
@@ -439,8 +442,9 @@ def icms_account_mark_removed(*, account, removed_by, client_address=None):
         subject=account,
         organisation=account.organisation,
         access_request=_access_request_of(account),
-        summary=_("ICMS account %(username)s removed from ICMS.")
-        % {"username": account.username},
+        summary=Summary(
+            "ICMS account %(username)s removed from ICMS.", username=account.username
+        ),
         client_address=client_address,
     )
     return account
@@ -497,8 +501,9 @@ def inbound_email_resolve(
         action="inbound_email.resolved",
         actor=reviewed_by,
         subject=inbound,
-        summary=_("Inbound email from %(sender)s reviewed.")
-        % {"sender": inbound.sender_address},
+        summary=Summary(
+            "Inbound email from %(sender)s reviewed.", sender=inbound.sender_address
+        ),
         client_address=client_address,
         data={"cancellation": inbound.cancellation_id},
     )

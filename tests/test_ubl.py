@@ -593,11 +593,19 @@ def test_it_refuses_an_enterprise_number_with_wrong_check_digits(invoice, field,
 
 
 @pytest.mark.django_db
-def test_it_refuses_a_document_without_any_reference(invoice):
+def test_it_names_the_customer_when_it_gave_no_reference_and_signed_no_order_form(
+    invoice,
+):
+    # Accesses from before the portal: no order form, no purchase order.
     invoice.order_form_reference = ""
+    invoice.buyer_reference = ""
 
-    with pytest.raises(UblError, match="buyer reference"):
-        invoice_ubl_build(invoice)
+    root = parsed(invoice)
+
+    assert text(root, "cbc:BuyerReference") == (
+        f"ICMS {invoice.customer_enterprise_number}"
+    )
+    assert root.xpath("cac:OrderReference", namespaces=NAMESPACES) == []
 
 
 # Stored once, attached, downloaded

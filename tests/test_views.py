@@ -381,12 +381,11 @@ def test_it_shows_the_organisation_why_its_request_was_refused(client, admin_a, 
 
 
 def test_it_shows_who_did_each_step(client, admin_a, cell):
-    # A summary is written in the language active when the step is taken.
-    with translation.override("en"):
-        access_request = factories.created_accounts(
-            admin=admin_a, cell=cell, quantity=2
-        )
+    # Taken by people who read Dutch, shown to one who reads English.
+    access_request = factories.created_accounts(admin=admin_a, cell=cell, quantity=2)
     order_form = access_request.order_form
+    admin_a.language = "en"
+    admin_a.save(update_fields=["language"])
     client.force_login(admin_a)
 
     response = client.get(
@@ -575,3 +574,26 @@ def test_it_speaks_dutch_to_a_dutch_speaking_admin(client, admin_a):
         heading = gettext("Access requests")
     assert heading != "Access requests"
     assert html.xpath("//h1")[0].text_content() == heading
+
+
+def test_it_shows_the_timeline_in_the_readers_language(client, admin_a, cell):
+    with translation.override("en"):
+        access_request = factories.created_accounts(
+            admin=admin_a, cell=cell, quantity=1
+        )
+    client.force_login(admin_a)
+
+    response = client.get(
+        reverse("orders:request_detail", kwargs={"pk": access_request.pk})
+    )
+
+    steps = [
+        step.xpath("strong")[0].text_content()
+        for step in page(response).xpath('//ol[@class="timeline"]/li')
+    ]
+    with translation.override("nl"):
+        today = date_format(timezone.localdate())
+    username = f"{admin_a.organisation.pk}.jan.janssens1"
+    assert (
+        f"ICMS-account {username} voor Jan Janssens 1, actief vanaf {today}." in steps
+    )
