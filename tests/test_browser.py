@@ -21,10 +21,6 @@ from orders.models import AccessRequest
 
 from . import factories
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the
-# test makes between steps are plain synchronous ones.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,7 +45,11 @@ def same_spacing(text):
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls
+    # the test makes between steps are plain synchronous ones. Set for this
+    # test only, so no other test or subprocess inherits it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium.")

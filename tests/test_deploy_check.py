@@ -21,7 +21,7 @@ def _manage(*arguments, environment):
     clean = {
         key: value
         for key, value in os.environ.items()
-        if key not in PRODUCTION_ENVIRONMENT
+        if key not in PRODUCTION_ENVIRONMENT and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
     }
     return subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
         [sys.executable, "manage.py", *arguments],
