@@ -60,7 +60,7 @@ def _quoted(cell, delimiter):
 
 # CODA: fixed-width records of 128 characters, as the Febelfin standard
 # (version 2) lays them out and febelfin-coda reads them.
-ACCOUNT = "BE68539007547034"
+ACCOUNT = "BE62510007547061"
 
 
 def _ddmmyy(day):

@@ -162,7 +162,7 @@ def test_it_prints_what_the_law_asks_on_an_invoice(invoice):
         "0403.170.701",
         "BE 0403.170.701",
         "RPR Brussel",
-        "BE68 5390 0754 7034",
+        "BE71 0961 2345 6769",
         "GKCCBEBB",
         "BC-2026/0457",
         invoice.order_form_reference,

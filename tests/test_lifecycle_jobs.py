@@ -374,7 +374,7 @@ class TestCancellationReminders:
         for line in [
             "- gent.officier1 (Jan Janssens 1): ",
             "- gent.officier2 (Jan Janssens 2): ",
-            "1-1-2027",
+            "01/01/2027",
             "€\u00a0130,00",
         ]:
             assert line in gent.body_text

@@ -106,18 +106,18 @@ class TestDates:
             response = client.get(reverse("subscriptions:access_list"))
 
         assert response.status_code == 200
-        period = "01/01/2026 – 12/31/2026"
+        period = "01/01/2026 – 31/12/2026"
         assert row(response, "gent.officier1") == (
-            f"gent.officier1 Jan Janssens 1 User {period} 11/16/2026 01/01/2027 Active"
+            f"gent.officier1 Jan Janssens 1 User {period} 16/11/2026 01/01/2027 Active"
         )
         assert row(response, "gent.officier2") == (
-            f"gent.officier2 Jan Janssens 2 User {period} 11/16/2026 — "
-            "Cancelled: stops after 12/31/2026"
+            f"gent.officier2 Jan Janssens 2 User {period} 16/11/2026 — "
+            "Cancelled: stops after 31/12/2026"
         )
         # Cancelled late, it renews once more before it stops.
         assert row(response, "gent.officier3") == (
-            f"gent.officier3 Jan Janssens 3 User {period} 11/16/2026 01/01/2027 "
-            "Cancelled: stops after 12/31/2027"
+            f"gent.officier3 Jan Janssens 3 User {period} 16/11/2026 01/01/2027 "
+            "Cancelled: stops after 31/12/2027"
         )
 
     def test_it_shows_the_cancellation_and_stop_date_of_an_access(
@@ -134,11 +134,11 @@ class TestDates:
         assert dates["next_renewal"] is None
         assert dates["cancellation"].stop_date == date(2026, 12, 31)
         content = text(response)
-        assert "Current period 01/01/2026 – 12/31/2026 (365 days)" in content
-        assert "Last day to cancel 11/16/2026" in content
+        assert "Current period 01/01/2026 – 31/12/2026 (365 days)" in content
+        assert "Last day to cancel 16/11/2026" in content
         assert "Next renewal none: a cancellation is registered" in content
-        assert "Access stops after 12/31/2026" in content
-        assert "11/10/2026 9 a.m. In the portal An Peeters 12/31/2026 —" in content
+        assert "Access stops after 31/12/2026" in content
+        assert "10/11/2026 09:00 In the portal An Peeters 31/12/2026 —" in content
 
     def test_it_shows_the_next_renewal_of_an_access_cancelled_late(
         self, client, admin, access
@@ -149,7 +149,7 @@ class TestDates:
 
         content = text(response)
         assert "Next renewal 01/01/2027" in content
-        assert "Access stops after 12/31/2027" in content
+        assert "Access stops after 31/12/2027" in content
 
     def test_it_shows_the_staff_the_same_dates(self, client, admin, access, staff):
         cancel(access, admin, date(2026, 11, 10))
@@ -161,9 +161,9 @@ class TestDates:
             assert response.status_code == 200
             content = text(response)
             for fact in [
-                "Current period 01/01/2026 – 12/31/2026 (365 days)",
-                "Last day to cancel 11/16/2026",
-                "Access stops after 12/31/2026",
+                "Current period 01/01/2026 – 31/12/2026 (365 days)",
+                "Last day to cancel 16/11/2026",
+                "Access stops after 31/12/2026",
             ]:
                 assert fact in admin_page
                 assert fact in content
@@ -210,11 +210,11 @@ class TestCancelPage:
         )
         content = text(response)
         assert (
-            "If you confirm today, the access stops after Dec. 31, 2026, the end of "
+            "If you confirm today, the access stops after 31 December 2026, the end of "
             "its current period." in content
         )
         assert "Nothing is refunded" in content
-        assert "Cancel: the access stops after 12/31/2026" in content
+        assert "Cancel: the access stops after 31/12/2026" in content
 
     def test_it_warns_that_a_late_cancellation_stops_the_access_a_year_later(
         self, client, admin, access
@@ -230,8 +230,8 @@ class TestCancelPage:
         )
         content = text(response)
         assert (
-            "The last day to cancel for the current period was Nov. 16, 2026. The "
-            "access therefore renews once more and stops after Dec. 31, 2027, the "
+            "The last day to cancel for the current period was 16 November 2026. The "
+            "access therefore renews once more and stops after 31 December 2027, the "
             "end of the next period." in content
         )
         assert "Nothing is refunded" in content

@@ -275,7 +275,7 @@ def test_it_lists_the_payment_state_with_the_date_and_amount_paid(client, tcd, i
     response = client.get(reverse("invoicing:invoice_list"))
 
     state = page(response).xpath("//tbody/tr/td[6]")[0].text_content()
-    assert " ".join(state.split()) == "Paid 01/05/2026 · € 290.40"
+    assert " ".join(state.split()) == "Paid 05/01/2026 · € 290.40"
 
 
 def test_it_lists_invoices_in_a_number_of_queries_that_does_not_grow(

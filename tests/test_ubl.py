@@ -534,7 +534,7 @@ def test_it_asks_payment_by_transfer_with_the_structured_communication(invoice):
     assert re.fullmatch(r"\+\+\+[0-9]{3}/[0-9]{4}/[0-9]{5}\+\+\+", payment_id)
     assert digits == invoice.structured_communication
     assert int(digits[10:]) == (int(digits[:10]) % 97 or 97)
-    assert text(means, "cac:PayeeFinancialAccount/cbc:ID") == "BE68539007547034"
+    assert text(means, "cac:PayeeFinancialAccount/cbc:ID") == "BE71096123456769"
     assert text(
         means, "cac:PayeeFinancialAccount/cac:FinancialInstitutionBranch/cbc:ID"
     ) == ("GKCCBEBB")

@@ -120,6 +120,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("nl", _("Dutch")), ("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["icms_portal.formats"]
 TIME_ZONE = "Europe/Brussels"
 USE_I18N = True
 USE_TZ = True
@@ -227,7 +228,7 @@ SUPPLIER = {
     "country": env("SUPPLIER_COUNTRY", default="BE"),
     "enterprise_number": env("SUPPLIER_ENTERPRISE_NUMBER", default="0403170701"),
     "register": env("SUPPLIER_REGISTER", default="RPR Brussel"),
-    "iban": env("SUPPLIER_IBAN", default="BE68539007547034"),
+    "iban": env("SUPPLIER_IBAN", default="BE71096123456769"),
     "bic": env("SUPPLIER_BIC", default="GKCCBEBB"),
     "email": env("SUPPLIER_EMAIL", default="invoices@tcd.example.com"),
 }

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.formats import number_format
+from stdnum import iban as stdnum_iban
 
 register = template.Library()
 
@@ -16,3 +17,9 @@ def money(amount):
     return "€\u00a0" + number_format(
         Decimal(amount), decimal_pos=2, force_grouping=True
     )
+
+
+@register.filter
+def iban(number):
+    """``BE71096123456769`` → ``BE71 0961 2345 6769``."""
+    return stdnum_iban.format(number) if number else ""
