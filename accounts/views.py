@@ -1,10 +1,12 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views import defaults
+from django.views import defaults, i18n
+from django.views.decorators.http import require_POST
 
 from audit.services import audit_record
 from icms_portal.forms import form_add_service_error
@@ -115,3 +117,14 @@ class LogoutView(auth_views.LogoutView):
                 client_address=client_address(request),
             )
         return super().post(request, *args, **kwargs)
+
+
+@require_POST
+def language_set(request):
+    """The footer's language switch. For a logged-in person it changes the
+    language of their profile, which the portal and their emails follow."""
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return i18n.set_language(request)

@@ -13,7 +13,7 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("subscriptions.urls")),
     path("", include("invoicing.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", account_views.language_set, name="set_language"),
     # The mail provider posts the messages of TCD's admin mailbox here.
     path(
         "anymail/postmark/inbound/",

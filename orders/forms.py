@@ -14,6 +14,9 @@ class AccessRequestForm(forms.Form):
     motivation = forms.CharField(
         label=_("Motivation"),
         widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": _("Say why the organisation needs these accesses.")
+        },
         help_text=_(
             "Who needs ICMS, for which tasks, and why the base package is not enough."
         ),

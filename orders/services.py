@@ -21,8 +21,8 @@ MAXIMUM_QUANTITY = 500
 def _require_status(access_request, *allowed):
     if access_request.status not in allowed:
         raise ValidationError(
-            _("This request is already %(status)s; it cannot be changed now.")
-            % {"status": access_request.get_status_display().lower()},
+            _("This step is no longer possible: the request's status is “%(status)s”.")
+            % {"status": access_request.get_status_display()},
             code="wrong_status",
         )
 

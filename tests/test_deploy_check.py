@@ -14,6 +14,7 @@ PRODUCTION_ENVIRONMENT = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/icms_portal",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+    "ANYMAIL_WEBHOOK_SECRET": "postmark:a-long-random-webhook-password",
 }
 
 

@@ -179,7 +179,7 @@ class TestDecision:
             )
 
         assert raised.value.code == "wrong_status"
-        assert "order form to complete" in raised.value.messages[0]
+        assert "“Order form to complete”" in raised.value.messages[0]
 
     def test_it_refuses_no_request_that_has_an_order_form(self, admin_a, cell):
         order_form = factories.issued_order_form(admin=admin_a, cell=cell)
@@ -205,7 +205,7 @@ class TestDecision:
             )
 
         assert raised.value.code == "wrong_status"
-        assert "refused" in raised.value.messages[0]
+        assert "“Refused”" in raised.value.messages[0]
 
     @pytest.mark.parametrize("reason", ["", "  ", None])
     def test_it_asks_for_the_reason_of_a_refusal(self, admin_a, cell, reason):

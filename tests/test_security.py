@@ -388,3 +388,14 @@ class TestAuditLog:
             csv.reader(io.StringIO(b"".join(export.streaming_content).decode()))
         )
         assert rows[1][5] == "'=cmd|' /C calc'!A0"
+
+
+def test_it_remembers_the_language_a_person_switches_to(admin_a, client):
+    client.force_login(admin_a)
+
+    client.post(reverse("set_language"), {"language": "fr", "next": "/accesses/"})
+    page = client.get(reverse("subscriptions:access_list"))
+
+    admin_a.refresh_from_db()
+    assert admin_a.language == "fr"
+    assert '<html lang="fr">' in page.content.decode()

@@ -110,7 +110,7 @@ def test_it_asks_for_a_motivation(request_new, admin_a, motivation):
     response = request_new(motivation=motivation)
 
     assert errors_beside(response, "motivation") == [
-        said_to(admin_a, "This field is required.")
+        said_to(admin_a, "Say why the organisation needs these accesses.")
     ]
     assert not AccessRequest.objects.exists()
 
@@ -245,10 +245,10 @@ def test_it_keeps_the_first_decision(cell_page, cell, admin_a, second):
 
     assert response.status_code == 200
     with translation.override(cell.language):
-        status = AccessRequestStatus.ORDER_FORM_ISSUED.label.lower()
+        status = str(AccessRequestStatus.ORDER_FORM_ISSUED.label)
     assert said_to(
         cell,
-        "This request is already %(status)s; it cannot be changed now.",
+        "This step is no longer possible: the request's status is “%(status)s”.",
         status=status,
     ) in alerts(response)
     again = AccessRequest.objects.get(pk=access_request.pk)

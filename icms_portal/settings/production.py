@@ -14,6 +14,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+# The inbound webhook accepts only the mail provider, by HTTP basic auth.
+ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET")}  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 EMAIL_BACKEND = env("EMAIL_BACKEND")
 
