@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
 
-from .models import Organisation, User
+from .models import Organisation, SuspiciousReport, User
 
 
 @admin.register(Organisation)
@@ -33,11 +34,11 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (
-            "Person",
+            _("Person"),
             {"fields": ["first_name", "last_name", "phone", "function", "language"]},
         ),
         (
-            "Role",
+            _("Role"),
             {
                 "fields": [
                     "role",
@@ -65,3 +66,20 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     ]
+
+
+@admin.register(SuspiciousReport)
+class SuspiciousReportAdmin(admin.ModelAdmin):
+    """Read only: TCD manages reports in the portal, where each change is kept."""
+
+    list_display = ["received_at", "reported_by", "organisation", "status"]
+    list_filter = ["status"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

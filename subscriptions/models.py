@@ -233,7 +233,10 @@ class Cancellation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.subscription.account} stops after {self.stop_date}"
+        return _("%(account)s stops after %(date)s") % {
+            "account": self.subscription.account,
+            "date": self.stop_date,
+        }
 
 
 class InboundEmailStatus(models.TextChoices):
