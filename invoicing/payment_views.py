@@ -154,8 +154,8 @@ def bank_import_new(request):
             messages.success(
                 request,
                 _(
-                    "%(matched)s credits paid an invoice, %(unmatched)s wait for "
-                    "you below, %(duplicate)s were already imported."
+                    "Credits that paid an invoice: %(matched)s. Waiting for you "
+                    "below: %(unmatched)s. Already imported: %(duplicate)s."
                 )
                 % counts,
             )

@@ -260,11 +260,12 @@ def bank_import_upload(*, filename, content, format, uploaded_by, client_address
         action="bank_import.uploaded",
         actor=uploaded_by,
         subject=bank_import,
-        summary=_(
-            "Bank statement %(file)s: %(matched)s matched, %(unmatched)s to "
-            "settle, %(duplicate)s already imported."
-        )
-        % {"file": bank_import.filename, **counts},
+        summary=Summary(
+            "Bank statement %(file)s. Matched: %(matched)s. To settle: "
+            "%(unmatched)s. Already imported: %(duplicate)s.",
+            file=bank_import.filename,
+            **counts,
+        ),
         client_address=client_address,
         data={"format": format, "debits_skipped": len(movements) - len(credits)}
         | counts,

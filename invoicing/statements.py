@@ -131,7 +131,7 @@ def _raise_for(errors):
     if len(errors) > ERRORS_SHOWN:
         hidden = len(errors) - ERRORS_SHOWN
         errors = errors[:ERRORS_SHOWN] + [
-            _("… and %(count)s more bad lines.") % {"count": hidden}
+            _("Further bad lines, not shown: %(count)s.") % {"count": hidden}
         ]
     raise ValidationError(errors, code="bad_file")
 

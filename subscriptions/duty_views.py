@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.permissions import (
     client_address,
@@ -244,7 +245,11 @@ def personal_data_review(request):
         else:
             messages.success(
                 request,
-                _("The review of %(count)s accounts is recorded. Thank you.")
+                ngettext(
+                    "The review of %(count)s account is recorded. Thank you.",
+                    "The review of %(count)s accounts is recorded. Thank you.",
+                    len(forms),
+                )
                 % {"count": len(forms)},
             )
             return redirect("subscriptions:personal_data_review")
