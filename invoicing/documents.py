@@ -49,33 +49,42 @@ def invoice_pdf_render(invoice) -> bytes:
 
 
 def invoice_pdf_ensure(invoice) -> bytes:
-    """The invoice's stored PDF, rendered and stored the first time it is needed.
+    """The invoice's stored PDF, rendered and stored the first time it is needed."""
+    return invoice_document_ensure(invoice, "pdf", "pdf", invoice_pdf_render)
 
-    What the customer received must stay what is on file, so a PDF is stored
-    once and never rendered again. Two workers may render at the same moment;
-    the conditional update lets only the first one record its file, and the
-    other removes its own copy and returns the stored one.
+
+def invoice_document_ensure(invoice, field_name, extension, build) -> bytes:
+    """A document of the invoice (its PDF, its e-invoice), built once and kept.
+
+    What the customer received must stay what is on file, so a document is
+    stored once and never built again. Two workers may build it at the same
+    moment; the conditional update lets only the first one record its file,
+    and the other removes its own copy and returns the stored one.
     """
-    if invoice.pdf:
-        return _read(invoice)
+    if getattr(invoice, field_name):
+        return _read(getattr(invoice, field_name))
 
-    content = invoice_pdf_render(invoice)
-    field = Invoice._meta.get_field("pdf")
-    name = field.generate_filename(invoice, f"{invoice.number}.pdf")
+    content = build(invoice)
+    field = Invoice._meta.get_field(field_name)
+    name = field.generate_filename(invoice, f"{invoice.number}.{extension}")
     stored_name = field.storage.save(name, ContentFile(content))
-    claimed = Invoice.objects.filter(pk=invoice.pk, pdf="").update(pdf=stored_name)
+    claimed = Invoice.objects.filter(pk=invoice.pk, **{field_name: ""}).update(
+        **{field_name: stored_name}
+    )
     if claimed:
-        invoice.pdf.name = stored_name
-        logger.info("Invoice %s PDF stored as %s", invoice.number, stored_name)
+        getattr(invoice, field_name).name = stored_name
+        logger.info(
+            "Invoice %s %s stored as %s", invoice.number, field_name, stored_name
+        )
         return content
 
     field.storage.delete(stored_name)
-    invoice.refresh_from_db(fields=["pdf"])
-    return _read(invoice)
+    invoice.refresh_from_db(fields=[field_name])
+    return _read(getattr(invoice, field_name))
 
 
-def _read(invoice):
-    with invoice.pdf.open("rb") as file:
+def _read(stored_file):
+    with stored_file.open("rb") as file:
         return file.read()
 
 

@@ -10,7 +10,6 @@ import logging
 import re
 from decimal import Decimal
 
-from django.core.files.base import ContentFile
 from lxml import etree
 from stdnum import iban
 from stdnum.be import vat as belgian_enterprise_number
@@ -313,33 +312,11 @@ def _decimal(value):
 
 
 def invoice_ubl_ensure(invoice) -> bytes:
-    """The invoice's stored e-invoice, built and stored the first time it is needed.
+    """The invoice's stored e-invoice, built and stored the first time it is
+    needed, like its PDF."""
+    from .documents import invoice_document_ensure
 
-    Stored once and never built again, like the PDF: two workers may build it
-    at the same moment; the conditional update lets only the first one record
-    its file, and the other removes its own copy and returns the stored one.
-    """
-    if invoice.ubl:
-        return _read(invoice)
-
-    content = invoice_ubl_build(invoice)
-    field = Invoice._meta.get_field("ubl")
-    name = field.generate_filename(invoice, f"{invoice.number}.xml")
-    stored_name = field.storage.save(name, ContentFile(content))
-    claimed = Invoice.objects.filter(pk=invoice.pk, ubl="").update(ubl=stored_name)
-    if claimed:
-        invoice.ubl.name = stored_name
-        logger.info("Invoice %s e-invoice stored as %s", invoice.number, stored_name)
-        return content
-
-    field.storage.delete(stored_name)
-    invoice.refresh_from_db(fields=["ubl"])
-    return _read(invoice)
-
-
-def _read(invoice):
-    with invoice.ubl.open("rb") as file:
-        return file.read()
+    return invoice_document_ensure(invoice, "ubl", "xml", invoice_ubl_build)
 
 
 def invoice_ubl_attachment(invoice_id):

@@ -140,3 +140,33 @@ def outgoing_email_flush():
             # Logged by outgoing_email_send; the row stays pending for next time.
             continue
     return sent
+
+
+def organisation_email_queue(*, key, template, organisation, context, attachments=()):
+    """Queue an email to every active admin of an organisation, in its language."""
+    from accounts.selectors import organisation_admin_emails
+
+    recipients = organisation_admin_emails(organisation)
+    if not recipients:
+        return None
+    return email_queue(
+        key=key,
+        template=template,
+        to=recipients,
+        language=organisation.language,
+        context={"organisation": organisation, **context},
+        attachments=attachments,
+    )
+
+
+def mailbox_email_queue(*, key, template, mailboxes, context, attachments=()):
+    """Queue an email to procedure mailboxes (the ICMS cell's, TCD's), in
+    MAILBOX_LANGUAGE."""
+    return email_queue(
+        key=key,
+        template=template,
+        to=list(mailboxes),
+        language=settings.MAILBOX_LANGUAGE,
+        context=context,
+        attachments=attachments,
+    )

@@ -7,9 +7,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, Role, enterprise_number_normalise
-from accounts.selectors import organisation_admin_emails
 from audit.services import PluralSummary, Summary, audit_record
-from notifications.services import email_queue
+from notifications.services import (
+    email_queue,
+    mailbox_email_queue,
+    organisation_email_queue,
+)
 
 from .models import AccessRequest, AccessRequestStatus, OrderForm, OrderLine
 
@@ -53,27 +56,9 @@ def _validate_quantity(quantity):
         )
 
 
-def _organisation_email(*, key, template, organisation, context, attachments=()):
-    recipients = organisation_admin_emails(organisation)
-    if recipients:
-        email_queue(
-            key=key,
-            template=template,
-            to=recipients,
-            language=organisation.language,
-            context={"organisation": organisation, **context},
-            attachments=attachments,
-        )
-
-
-def _mailboxes_email(*, key, template, context, attachments=()):
-    email_queue(
-        key=key,
-        template=template,
-        to=[settings.ICMS_CELL_MAILBOX, settings.TCD_MAILBOX],
-        language=settings.MAILBOX_LANGUAGE,
-        context=context,
-        attachments=attachments,
+def _mailboxes_email(**kwargs):
+    mailbox_email_queue(
+        mailboxes=[settings.ICMS_CELL_MAILBOX, settings.TCD_MAILBOX], **kwargs
     )
 
 
@@ -163,7 +148,7 @@ def access_request_issue_order_form(
         client_address=client_address,
         data={"quantity": quantity},
     )
-    _organisation_email(
+    organisation_email_queue(
         key=f"order_form.issued:{order_form.pk}",
         template="order_form_issued",
         organisation=access_request.organisation,
@@ -205,7 +190,7 @@ def access_request_refuse(*, access_request, decided_by, reason, client_address=
         summary=Summary("Refused: %(reason)s", reason=reason),
         client_address=client_address,
     )
-    _organisation_email(
+    organisation_email_queue(
         key=f"access_request.refused:{access_request.pk}",
         template="access_request_refused",
         organisation=access_request.organisation,
@@ -395,7 +380,7 @@ def access_request_complete_if_done(*, access_request, actor):
             count=len(accounts),
         ),
     )
-    _organisation_email(
+    organisation_email_queue(
         key=f"access_request.completed:{access_request.pk}",
         template="accounts_created",
         organisation=access_request.organisation,

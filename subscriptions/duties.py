@@ -19,7 +19,11 @@ from accounts.models import Organisation, Role
 from accounts.selectors import organisation_admin_emails
 from audit.services import Summary, audit_record
 from notifications.models import OutgoingEmail
-from notifications.services import email_queue
+from notifications.services import (
+    email_queue,
+    mailbox_email_queue,
+    organisation_email_queue,
+)
 
 from . import duty_selectors
 from .models import (
@@ -73,26 +77,8 @@ def _require_running(account):
         raise ValidationError(_("This access has ended."), code="not_active")
 
 
-def _organisation_email(*, key, template, organisation, context):
-    recipients = organisation_admin_emails(organisation)
-    if recipients:
-        email_queue(
-            key=key,
-            template=template,
-            to=recipients,
-            language=organisation.language,
-            context={"organisation": organisation, **context},
-        )
-
-
-def _cell_email(*, key, template, context):
-    email_queue(
-        key=key,
-        template=template,
-        to=[settings.ICMS_CELL_MAILBOX],
-        language=settings.MAILBOX_LANGUAGE,
-        context=context,
-    )
+def _cell_email(**kwargs):
+    mailbox_email_queue(mailboxes=[settings.ICMS_CELL_MAILBOX], **kwargs)
 
 
 # Upgrade to administrator.
@@ -196,7 +182,7 @@ def upgrade_request_approve(*, upgrade_request, decided_by, client_address=None)
         client_address=client_address,
         data={"from": previous_level, "to": AccessLevel.ADMINISTRATOR.value},
     )
-    _organisation_email(
+    organisation_email_queue(
         key=f"upgrade_request.approved:{upgrade_request.pk}",
         template="upgrade_approved",
         organisation=account.organisation,
@@ -242,7 +228,7 @@ def upgrade_request_refuse(*, upgrade_request, decided_by, reason, client_addres
         ),
         client_address=client_address,
     )
-    _organisation_email(
+    organisation_email_queue(
         key=f"upgrade_request.refused:{upgrade_request.pk}",
         template="upgrade_refused",
         organisation=account.organisation,

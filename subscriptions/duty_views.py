@@ -32,14 +32,10 @@ from .models import (
 )
 
 
-def _visible_account(request, pk):
-    return get_object_or_404(selectors.icms_accounts_visible_to(request.user), pk=pk)
-
-
 @organisation_admin_required
 def upgrade_request_new(request, pk):
     """Ask the ICMS cell to raise an account to administrator."""
-    account = _visible_account(request, pk)
+    account = selectors.icms_account_for(request.user, pk)
     open_request = account.upgrade_requests.filter(
         status=UpgradeRequestStatus.OPEN
     ).first()
@@ -78,7 +74,7 @@ def upgrade_request_new(request, pk):
 @organisation_admin_required
 def departure_record(request, pk):
     """Record that the holder left: cancel the access or hand it over."""
-    account = _visible_account(request, pk)
+    account = selectors.icms_account_for(request.user, pk)
     subscription = account.subscription
     stop_date, on_time = services.cancellation_preview(subscription=subscription)
     form = DepartureForm(request.POST or None)

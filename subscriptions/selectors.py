@@ -47,3 +47,11 @@ def accounts_to_remove():
         .select_related("organisation", "subscription")
         .order_by("subscription__ended_on", "username")
     )
+
+
+def icms_account_for(user, pk):
+    """The ICMS account ``pk`` if the user may see it; another organisation's
+    account is a 404, as if it did not exist."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(icms_accounts_visible_to(user), pk=pk)

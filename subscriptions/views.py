@@ -20,10 +20,6 @@ from .forms import ClosureForm, InboundResolveForm
 from .models import CancellationChannel, InboundEmail, InboundEmailStatus
 
 
-def _visible_account(request, pk):
-    return get_object_or_404(selectors.icms_accounts_visible_to(request.user), pk=pk)
-
-
 @any_role_required
 def access_list(request):
     """Every ICMS account the user may see, with its current period and deadline."""
@@ -34,7 +30,7 @@ def access_list(request):
 
 @any_role_required
 def access_detail(request, pk):
-    account = _visible_account(request, pk)
+    account = selectors.icms_account_for(request.user, pk)
     subscription = account.subscription
     return render(
         request,
@@ -55,7 +51,7 @@ def access_detail(request, pk):
 @organisation_admin_required
 def access_cancel(request, pk):
     """Cancel one access, after stating when it stops."""
-    account = _visible_account(request, pk)
+    account = selectors.icms_account_for(request.user, pk)
     subscription = account.subscription
     stop_date, on_time = services.cancellation_preview(subscription=subscription)
     if request.method == "POST":
@@ -96,7 +92,7 @@ def access_cancel(request, pk):
 @role_required(Role.ORGANISATION_ADMIN, Role.TCD)
 @require_POST
 def cancellation_withdraw(request, pk):
-    account = _visible_account(request, pk)
+    account = selectors.icms_account_for(request.user, pk)
     cancellation = account.subscription.active_cancellation()
     if cancellation is None:
         messages.info(request, _("This access has no cancellation to withdraw."))
@@ -117,7 +113,7 @@ def cancellation_withdraw(request, pk):
 
 @tcd_required
 def access_close(request, pk):
-    account = _visible_account(request, pk)
+    account = selectors.icms_account_for(request.user, pk)
     form = ClosureForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
