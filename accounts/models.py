@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from stdnum.be import vat as belgian_enterprise_number
 
 
@@ -264,7 +265,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class SuspiciousReportStatus(models.TextChoices):
-    RECEIVED = "received", _("Received")
+    RECEIVED = "received", pgettext_lazy("report status", "Received")
     INVESTIGATING = "investigating", _("Being investigated")
     CLOSED = "closed", _("Closed")
 
@@ -327,10 +328,14 @@ class SuspiciousReportStatusChange(models.Model):
         SuspiciousReport, on_delete=models.PROTECT, related_name="status_changes"
     )
     from_status = models.CharField(
-        _("from"), max_length=20, choices=SuspiciousReportStatus.choices
+        pgettext_lazy("previous status", "from"),
+        max_length=20,
+        choices=SuspiciousReportStatus.choices,
     )
     to_status = models.CharField(
-        _("to"), max_length=20, choices=SuspiciousReportStatus.choices
+        pgettext_lazy("new status", "to"),
+        max_length=20,
+        choices=SuspiciousReportStatus.choices,
     )
     note = models.TextField(_("note"), blank=True)
     changed_by = models.ForeignKey(

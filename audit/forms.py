@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organisation
 
@@ -16,8 +17,16 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(
         label=_("Who (email contains)"), required=False, max_length=200
     )
-    since = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT)
-    until = forms.DateField(label=_("To"), required=False, widget=DATE_INPUT)
+    since = forms.DateField(
+        label=pgettext_lazy("date range start", "From"),
+        required=False,
+        widget=DATE_INPUT,
+    )
+    until = forms.DateField(
+        label=pgettext_lazy("date range end", "To"),
+        required=False,
+        widget=DATE_INPUT,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from stdnum.be import ogm_vcs
 
 
@@ -173,7 +174,9 @@ class Invoice(models.Model):
     net_total = models.DecimalField(
         _("total excluding VAT"), max_digits=12, decimal_places=2
     )
-    vat_total = models.DecimalField(_("VAT"), max_digits=12, decimal_places=2)
+    vat_total = models.DecimalField(
+        pgettext_lazy("column", "VAT"), max_digits=12, decimal_places=2
+    )
     gross_total = models.DecimalField(
         _("total including VAT"), max_digits=12, decimal_places=2
     )
@@ -271,8 +274,8 @@ class InvoiceLine(models.Model):
     )
     is_credit = models.BooleanField(default=False)
     description = models.CharField(_("description"), max_length=300)
-    service_start = models.DateField(_("from"))
-    service_end = models.DateField(_("to"))
+    service_start = models.DateField(pgettext_lazy("period start", "from"))
+    service_end = models.DateField(pgettext_lazy("period end", "to"))
     quantity = models.DecimalField(
         _("quantity"), max_digits=8, decimal_places=2, default=Decimal(1)
     )
@@ -429,7 +432,7 @@ class BankImportLine(models.Model):
 class InvoiceRunStatus(models.TextChoices):
     DRAFT = "draft", _("Draft, to review")
     ISSUING = "issuing", _("Issuing")
-    DONE = "done", _("Done")
+    DONE = "done", pgettext_lazy("status", "Done")
     DISCARDED = "discarded", _("Discarded")
 
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import ClosureReason
 from .services import username_suggest
@@ -30,7 +31,7 @@ class ClosureForm(forms.Form):
         label=_("Reason"), choices=ClosureReason.choices, widget=forms.RadioSelect
     )
     requested_by = forms.CharField(
-        label=_("Requested by"),
+        label=pgettext_lazy("closure requester", "Requested by"),
         max_length=200,
         required=False,
         help_text=_("The authority or person who asked for the closure, if any."),

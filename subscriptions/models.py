@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import periods
 
@@ -92,7 +93,7 @@ class ClosureReason(models.TextChoices):
 
 class SubscriptionStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
-    ENDED = "ended", _("Ended")
+    ENDED = "ended", pgettext_lazy("status", "Ended")
     CLOSED = "closed", _("Closed by TCD")
 
 
@@ -157,8 +158,8 @@ class SubscriptionPeriod(models.Model):
         Subscription, on_delete=models.PROTECT, related_name="periods"
     )
     index = models.PositiveIntegerField()
-    start = models.DateField(_("from"))
-    end = models.DateField(_("to"))
+    start = models.DateField(pgettext_lazy("period start", "from"))
+    end = models.DateField(pgettext_lazy("period end", "to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -476,7 +477,7 @@ class HolderDeparture(models.Model):
 
 class PasswordChangeStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for the ICMS cell")
-    DONE = "done", _("Done")
+    DONE = "done", pgettext_lazy("status", "Done")
 
 
 class PasswordChange(models.Model):
