@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from icms_portal.forms import messages_add_service_error
+
 from . import services
 from .models import Role, User
 from .permissions import client_address, organisation_admin_required
@@ -28,8 +30,7 @@ def people(request):
                 client_address=client_address(request),
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            messages_add_service_error(request, error)
         else:
             messages.success(
                 request,

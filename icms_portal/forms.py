@@ -12,3 +12,12 @@ def form_add_service_error(form, error: ValidationError):
         if field == NON_FIELD_ERRORS:
             target = None
         form.add_error(target, errors)
+
+
+def messages_add_service_error(request, error: ValidationError):
+    """Show a service's refusal at the top of the next page, for actions that
+    have no form of their own (a button)."""
+    from django.contrib import messages
+
+    for message in error.messages:
+        messages.error(request, message)

@@ -3,13 +3,13 @@
 import logging
 from datetime import datetime
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from accounts.permissions import tcd_required
+from icms_portal.forms import messages_add_service_error
 
 from . import exports, selectors
 
@@ -39,8 +39,7 @@ def _csv_response(request, name, columns, rows_for):
     try:
         issued_from, issued_to = _issue_dates(request)
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        messages_add_service_error(request, error)
         return redirect("invoicing:invoice_list")
     period = "_".join(str(day) for day in (issued_from, issued_to) if day)
     filename = f"{name}_{period}.csv" if period else f"{name}.csv"

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from accounts.permissions import client_address, tcd_required
-from icms_portal.forms import form_add_service_error
+from icms_portal.forms import form_add_service_error, messages_add_service_error
 from subscriptions.models import IcmsAccountStatus
 
 from . import prices, runs, services
@@ -61,8 +61,7 @@ def run_detail(request, pk):
                 runs.invoice_run_discard(run=run, discarded_by=request.user)
                 messages.success(request, _("The draft is discarded."))
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            messages_add_service_error(request, error)
         return redirect("invoicing:run_detail", pk=pk)
     return render(
         request,

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation, Role
 from accounts.permissions import client_address, role_required, tcd_required
+from icms_portal.forms import messages_add_service_error
 
 from . import selectors, services
 from .documents import invoice_pdf_ensure
@@ -92,8 +93,7 @@ def invoice_issue(request):
             client_address=client_address(request),
         )
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        messages_add_service_error(request, error)
         return redirect("invoicing:queue")
     messages.success(
         request,

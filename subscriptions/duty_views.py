@@ -14,7 +14,7 @@ from accounts.permissions import (
     icms_cell_required,
     organisation_admin_required,
 )
-from icms_portal.forms import form_add_service_error
+from icms_portal.forms import form_add_service_error, messages_add_service_error
 
 from . import duties, duty_selectors, selectors, services
 from .duty_forms import (
@@ -201,8 +201,7 @@ def password_changes(request):
                 client_address=client_address(request),
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            messages_add_service_error(request, error)
         else:
             messages.success(
                 request,

@@ -13,7 +13,7 @@ from accounts.permissions import (
     role_required,
     tcd_required,
 )
-from icms_portal.forms import form_add_service_error
+from icms_portal.forms import form_add_service_error, messages_add_service_error
 
 from . import duty_selectors, selectors, services
 from .forms import ClosureForm, InboundResolveForm
@@ -63,8 +63,7 @@ def access_cancel(request, pk):
                 client_address=client_address(request),
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            messages_add_service_error(request, error)
         else:
             messages.success(
                 request,
@@ -104,8 +103,7 @@ def cancellation_withdraw(request, pk):
             client_address=client_address(request),
         )
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        messages_add_service_error(request, error)
     else:
         messages.success(request, _("The cancellation is withdrawn."))
     return redirect("subscriptions:access_detail", pk=pk)
@@ -151,8 +149,7 @@ def removals(request):
                 client_address=client_address(request),
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            messages_add_service_error(request, error)
         else:
             messages.success(
                 request,
