@@ -194,6 +194,21 @@ def test_it_formats_amounts_in_the_customers_language(invoice):
 
 
 @pytest.mark.django_db
+def test_it_prints_on_a_credit_note_the_invoice_it_corrects_and_why(invoice, tcd):
+    from invoicing.services import credit_note_issue
+
+    credit_note = credit_note_issue(
+        invoice=invoice, issued_by=tcd, reason="Titulaire erroné à la ligne 1"
+    )
+
+    text = pdf_text(invoice_pdf_render(credit_note))
+
+    assert contains(text, credit_note.number)
+    assert contains(text, f"{invoice.number} · {invoice.issue_date:%d/%m/%Y}")
+    assert contains(text, "Titulaire erroné à la ligne 1")
+
+
+@pytest.mark.django_db
 def test_it_stores_the_invoice_pdf_once_and_returns_it_again(invoice, media):
     first = invoice_pdf_ensure(invoice)
 
