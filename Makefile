@@ -55,9 +55,8 @@ $(UBL_SCHEMA): requirements/ubl-schema.txt | $(BIN)/python
 
 # Every check CI runs: lint, migrations in step with the models, every test.
 test: venv lint $(UBL_SCHEMA)
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
-		$(BIN)/python manage.py makemigrations --check --dry-run \
-		--settings=icms_portal.settings.test -v0
+	# Migrations are the same for every database; the check needs none.
+	env -u DATABASE_URL $(BIN)/python manage.py makemigrations --check --dry-run -v0
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest
 
 lint: venv
