@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 
@@ -113,3 +114,12 @@ def recent_authentication_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def role_require(user, *roles):
+    """Refuse a step to anyone (or no one) outside ``roles``: the services'
+    own check, behind the pages' one."""
+    if user is None or user.role not in roles:
+        raise ValidationError(
+            _("Your role does not allow this step."), code="wrong_role"
+        )

@@ -16,7 +16,7 @@ from .models import (
     SuspiciousReportStatusChange,
     User,
 )
-from .permissions import scope_to_user
+from .permissions import role_require, scope_to_user
 
 # The changes TCD may make to a report's status. A closed report is reopened
 # when the situation turns out not to be over.
@@ -50,10 +50,7 @@ def suspicious_report_submit(
 ):
     """Anyone logged in reports a suspicious situation; the helpdesk gets it at
     once and the reporter a receipt."""
-    if reported_by.role not in Role.values:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
+    role_require(reported_by, *Role.values)
     errors = {}
     description = (description or "").strip()
     if not description:
@@ -113,10 +110,7 @@ def suspicious_report_set_status(
     *, report, changed_by, status, note="", client_address=None
 ):
     """TCD moves a report on: investigating, closed (with a note), reopened."""
-    if changed_by.role != Role.TCD:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
+    role_require(changed_by, Role.TCD)
     note = (note or "").strip()
     if status not in SuspiciousReportStatus.values:
         raise ValidationError({"status": _("Choose the new status.")})
@@ -169,10 +163,7 @@ def portal_user_deactivate(*, user, deactivated_by, client_address=None):
     can no longer log in, and a session they still have ends at its next
     request. An organisation always keeps one active admin.
     """
-    if deactivated_by.role != Role.ORGANISATION_ADMIN:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
+    role_require(deactivated_by, Role.ORGANISATION_ADMIN)
     if (
         user.role != Role.ORGANISATION_ADMIN
         or user.organisation_id != deactivated_by.organisation_id

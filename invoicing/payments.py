@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from accounts.permissions import role_require
 from audit.services import Summary, audit_record
 
 from . import selectors
@@ -37,13 +38,6 @@ logger = logging.getLogger(__name__)
 # Held for the transaction of one upload, so that two uploads of the same
 # statement at the same moment cannot both find its lines new.
 BANK_IMPORT_LOCK = 7_240_001
-
-
-def _tcd_only(user):
-    if user is None or user.role != Role.TCD:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
 
 
 @dataclass(frozen=True)
@@ -74,7 +68,7 @@ def payment_record(
     More than is due is recorded all the same, and told in ``overpaid_by``:
     the money was received, and TCD decides what to do with the surplus.
     """
-    _tcd_only(recorded_by)
+    role_require(recorded_by, Role.TCD)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.kind != InvoiceKind.INVOICE:
         raise ValidationError(
@@ -163,7 +157,7 @@ def bank_import_upload(*, filename, content, format, uploaded_by, client_address
     same day, amount, communication and account) is kept as a duplicate and
     pays nothing. Every other credit waits for a person. Debits are skipped.
     """
-    _tcd_only(uploaded_by)
+    role_require(uploaded_by, Role.TCD)
     movements = statement_read(content=content, format=format)
     credits = [movement for movement in movements if movement.amount > ZERO]
 
@@ -283,7 +277,7 @@ def bank_import_line_resolve(
     closed with the note (a refund, a payment for another supplier...).
     Returns the payment recorded, or None.
     """
-    _tcd_only(resolved_by)
+    role_require(resolved_by, Role.TCD)
     line = BankImportLine.objects.select_for_update().get(pk=line.pk)
     if line.status != BankImportLineStatus.UNMATCHED:
         raise ValidationError(_("This line is already settled."), code="done")

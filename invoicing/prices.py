@@ -11,16 +11,10 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from accounts.permissions import role_require
 from audit.services import Summary, audit_record
 
 from .models import ContractingAuthority, FrameworkAgreement, PriceAmendment
-
-
-def _require_tcd(user):
-    if user.role != Role.TCD:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
 
 
 def _validate_price(yearly_price):
@@ -30,7 +24,7 @@ def _validate_price(yearly_price):
 
 @transaction.atomic
 def contracting_authority_create(*, name, short_name, created_by, client_address=None):
-    _require_tcd(created_by)
+    role_require(created_by, Role.TCD)
     name, short_name = (name or "").strip(), (short_name or "").strip()
     if not name:
         raise ValidationError({"name": _("Give the authority's name.")})
@@ -59,7 +53,7 @@ def framework_agreement_create(
     created_by,
     client_address=None,
 ):
-    _require_tcd(created_by)
+    role_require(created_by, Role.TCD)
     _validate_price(yearly_price)
     reference = (reference or "").strip()
     if not reference:
@@ -95,7 +89,7 @@ def price_amendment_add(
     *, agreement, reference, yearly_price, applies_from, created_by, client_address=None
 ):
     """Record an agreed change of price, applying to periods from that day on."""
-    _require_tcd(created_by)
+    role_require(created_by, Role.TCD)
     _validate_price(yearly_price)
     errors = {}
     reference = (reference or "").strip()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from accounts.permissions import role_require
 from audit.services import PluralSummary, Summary, audit_record
 
 from .models import (
@@ -31,17 +32,10 @@ from .services import PriceList, invoice_issue, periods_to_invoice
 logger = logging.getLogger(__name__)
 
 
-def _require_tcd(user):
-    if user is None or user.role != Role.TCD:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
-
-
 @transaction.atomic
 def invoice_run_draft(*, as_of, created_by, client_address=None):
     """Prepare a run over every period due up to ``as_of``, without issuing."""
-    _require_tcd(created_by)
+    role_require(created_by, Role.TCD)
     if as_of > timezone.localdate():
         raise ValidationError(
             {"as_of": _("A run invoices what is due; choose today or an earlier day.")}
@@ -104,7 +98,7 @@ def invoice_run_draft(*, as_of, created_by, client_address=None):
 @transaction.atomic
 def invoice_run_start(*, run, started_by, client_address=None):
     """Issue a reviewed draft in the background."""
-    _require_tcd(started_by)
+    role_require(started_by, Role.TCD)
     claimed = InvoiceRun.objects.filter(
         pk=run.pk, status=InvoiceRunStatus.DRAFT
     ).update(
@@ -137,7 +131,7 @@ def _enqueue(run_pk):
 
 @transaction.atomic
 def invoice_run_discard(*, run, discarded_by):
-    _require_tcd(discarded_by)
+    role_require(discarded_by, Role.TCD)
     if not InvoiceRun.objects.filter(pk=run.pk, status=InvoiceRunStatus.DRAFT).update(
         status=InvoiceRunStatus.DISCARDED, finished_at=timezone.now()
     ):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from stdnum.be import ogm_vcs
 
 from accounts.models import Role
+from accounts.permissions import role_require
 from audit.services import PluralSummary, Summary, audit_record
 from notifications.services import email_queue
 from subscriptions.models import SubscriptionPeriod
@@ -141,10 +142,8 @@ def invoice_issue(
     day, 21% VAT computed on the sum of the lines. ``issued_by`` is None when
     the renewal job issues it.
     """
-    if issued_by is not None and issued_by.role != Role.TCD:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
+    if issued_by is not None:
+        role_require(issued_by, Role.TCD)
     period_ids = sorted(set(period_ids))
     if not period_ids:
         raise ValidationError(_("Choose at least one access period to invoice."))
@@ -283,10 +282,7 @@ def credit_note_issue(
     most once, so the credit notes of an invoice never exceed it. Cancellation
     and closure of an access never make a credit note.
     """
-    if issued_by is None or issued_by.role != Role.TCD:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
+    role_require(issued_by, Role.TCD)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.kind != InvoiceKind.INVOICE:
         raise ValidationError(_("Only an invoice can be corrected by a credit note."))

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, Role, enterprise_number_normalise
+from accounts.permissions import role_require
 from audit.services import PluralSummary, Summary, audit_record
 from notifications.services import (
     email_queue,
@@ -27,13 +28,6 @@ def _require_status(access_request, *allowed):
             _("This step is no longer possible: the request's status is “%(status)s”.")
             % {"status": access_request.get_status_display()},
             code="wrong_status",
-        )
-
-
-def _require_role(user, role):
-    if user.role != role:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
         )
 
 
@@ -67,7 +61,7 @@ def access_request_submit(
     *, requested_by, quantity, motivation, phone="", function="", client_address=None
 ):
     """Step 1: an organisation admin asks for additional accesses."""
-    _require_role(requested_by, Role.ORGANISATION_ADMIN)
+    role_require(requested_by, Role.ORGANISATION_ADMIN)
     _validate_quantity(quantity)
     motivation = (motivation or "").strip()
     if not motivation:
@@ -114,7 +108,7 @@ def access_request_issue_order_form(
     *, access_request, decided_by, quantity=None, message="", client_address=None
 ):
     """Step 2, yes: the ICMS cell sends the organisation an order form."""
-    _require_role(decided_by, Role.ICMS_CELL)
+    role_require(decided_by, Role.ICMS_CELL)
     access_request = _lock(access_request)
     _require_status(access_request, AccessRequestStatus.SUBMITTED)
     quantity = access_request.quantity if quantity is None else quantity
@@ -160,7 +154,7 @@ def access_request_issue_order_form(
 @transaction.atomic
 def access_request_refuse(*, access_request, decided_by, reason, client_address=None):
     """Step 2, no: the ICMS cell states why the organisation is not eligible."""
-    _require_role(decided_by, Role.ICMS_CELL)
+    role_require(decided_by, Role.ICMS_CELL)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
@@ -274,7 +268,7 @@ def order_form_submit(
     training_included; ``billing`` holds the confirmed billing details. The
     form reaches both the ICMS cell's and TCD's mailboxes with its PDF.
     """
-    _require_role(submitted_by, Role.ORGANISATION_ADMIN)
+    role_require(submitted_by, Role.ORGANISATION_ADMIN)
     access_request = _lock(order_form.access_request)
     if access_request.organisation_id != submitted_by.organisation_id:
         raise ValidationError(_("This order form belongs to another organisation."))

@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, Role
+from accounts.permissions import role_require
 from accounts.selectors import organisation_admin_emails
 from audit.services import Summary, audit_record
 from notifications.models import OutgoingEmail
@@ -44,13 +45,6 @@ from .models import (
 from .services import _access_request_of, subscription_cancel
 
 HOLDER_FIELDS = ("first_name", "last_name", "email", "function")
-
-
-def _require_role(user, role):
-    if user.role != role:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
 
 
 def _require_admin_of(user, organisation):
@@ -158,7 +152,7 @@ def _lock_open_upgrade_request(upgrade_request):
 @transaction.atomic
 def upgrade_request_approve(*, upgrade_request, decided_by, client_address=None):
     """The ICMS cell raises the account to administrator."""
-    _require_role(decided_by, Role.ICMS_CELL)
+    role_require(decided_by, Role.ICMS_CELL)
     upgrade_request = _lock_open_upgrade_request(upgrade_request)
     account = _lock_account(upgrade_request.account)
     _require_running(account)
@@ -194,7 +188,7 @@ def upgrade_request_approve(*, upgrade_request, decided_by, client_address=None)
 @transaction.atomic
 def upgrade_request_refuse(*, upgrade_request, decided_by, reason, client_address=None):
     """The ICMS cell refuses the upgrade and says why."""
-    _require_role(decided_by, Role.ICMS_CELL)
+    role_require(decided_by, Role.ICMS_CELL)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
@@ -421,7 +415,7 @@ def holder_departure_record(
 @transaction.atomic
 def password_change_mark_done(*, password_change, done_by, client_address=None):
     """The ICMS cell changed the password of the account in ICMS."""
-    _require_role(done_by, Role.ICMS_CELL)
+    role_require(done_by, Role.ICMS_CELL)
     password_change = (
         PasswordChange.objects.select_for_update(of=("self",))
         .select_related("account__organisation")

@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from accounts.permissions import role_require
 from accounts.selectors import organisation_admin_emails
 from audit.services import Summary, audit_record
 from notifications.services import email_queue
@@ -58,10 +59,7 @@ def icms_account_create(
     The account starts at level user; its subscription's first period starts on
     the activation date (today in Brussels unless given).
     """
-    if created_by.role != Role.ICMS_CELL:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
+    role_require(created_by, Role.ICMS_CELL)
     order_line = (
         OrderLine.objects.select_for_update()
         .select_related("order_form__access_request__organisation")
@@ -345,10 +343,7 @@ def subscription_close(
     *, subscription, closed_by, reason, requested_by="", note="", client_address=None
 ):
     """TCD closes an access at once. No credit note: nothing is refunded."""
-    if closed_by.role != Role.TCD:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
+    role_require(closed_by, Role.TCD)
     errors = {}
     if reason not in ClosureReason.values:
         errors["reason"] = _("Choose the reason for the closure.")
@@ -421,10 +416,7 @@ def _access_request_of(account):
 @transaction.atomic
 def icms_account_mark_removed(*, account, removed_by, client_address=None):
     """The ICMS cell confirms it removed an ended access's account from ICMS."""
-    if removed_by.role != Role.ICMS_CELL:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
+    role_require(removed_by, Role.ICMS_CELL)
     account = IcmsAccount.objects.select_for_update().get(pk=account.pk)
     if account.status not in (
         IcmsAccountStatus.TO_BE_REMOVED,
@@ -462,10 +454,7 @@ def inbound_email_resolve(
     """
     from .models import InboundEmail, InboundEmailStatus
 
-    if reviewed_by.role != Role.TCD:
-        raise ValidationError(
-            _("Your role does not allow this step."), code="wrong_role"
-        )
+    role_require(reviewed_by, Role.TCD)
     inbound = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
     if inbound.status != InboundEmailStatus.REVIEW:
         raise ValidationError(_("This message was already dealt with."), code="done")
